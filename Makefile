@@ -1,0 +1,59 @@
+# StockWiz developer commands. Every target creates .venv when it is missing and installs the exact
+# versions in constraints.txt, so every machine gets the same build.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements-dev.txt constraints.txt requirements.txt policy/requirements.txt \
+	apps/products/requirements.txt apps/inventory/requirements.txt apps/gateway/requirements.txt
+export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
+STACK ?= dev
+
+.PHONY: help install run test lint fmt pytest synth policy lambda-invoke bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) $(REQUIREMENTS)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned tool chain
+
+run: $(STAMP) ## run all three services on 127.0.0.1:8000/8001/8002 (Ctrl-C stops them)
+	$(PY) -m tools.devrun
+
+lint: $(STAMP) ## ruff and mypy over apps/, components/, policy/
+	$(BIN)/ruff check apps components policy tests tools __main__.py
+	$(BIN)/ruff format --check apps components policy tests tools __main__.py
+	$(BIN)/mypy apps/stockwiz_runtime apps/products apps/inventory apps/gateway apps/lowstock components policy
+
+fmt: $(STAMP) ## reformat and fix what ruff can
+	$(BIN)/ruff check --fix apps components policy tests tools __main__.py
+	$(BIN)/ruff format apps components policy tests tools __main__.py
+
+pytest: $(STAMP) ## the test suite alone (pass ARGS=... to select)
+	$(PY) tools/ensure_chromium.py
+	$(BIN)/pytest $(ARGS)
+
+test: lint pytest ## lint, then the whole test suite
+
+synth: $(STAMP) ## print the resource tree `pulumi up` would create for STACK (no AWS needed)
+	$(PY) -m tools.synth --stack $(STACK)
+
+policy: $(STAMP) ## evaluate the CrossGuard pack offline against every stack
+	$(PY) -m tools.policy_check
+
+lambda-invoke: $(STAMP) ## run the low-stock Lambda handler once against the local app (make run)
+	$(PY) -m tools.lambda_invoke
+
+bench: $(STAMP) ## benchmark the services on PostgreSQL (see README, Performance)
+	$(PY) -m tools.bench
+
+clean: ## remove the virtualenv, local data and build output
+	rm -rf $(VENV) data build .mypy_cache .ruff_cache .pytest_cache
