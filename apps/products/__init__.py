@@ -1,0 +1,1 @@
+"""The StockWiz product service: the product catalogue (port 8001)."""

@@ -1,0 +1,225 @@
+"""The product catalogue's domain logic, as plain async functions over a Database (no HTTP here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from products.schemas import ProductCreate, ProductQuery, ProductUpdate
+from products.tables import products
+from stockwiz_runtime.db import Database
+from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed
+from stockwiz_runtime.http import precondition_failed
+from stockwiz_runtime.problems import ProblemError, conflict, not_found
+
+_COLUMNS = (
+    products.c.id,
+    products.c.name,
+    products.c.description,
+    products.c.price,
+    products.c.category,
+    products.c.sku,
+    products.c.created_at,
+    products.c.updated_at,
+)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product as the API shows it, with the version its ETag carries."""
+
+    data: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive timestamps; everything we store is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _as_json(row: sa.RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "price": row["price"],
+        "category": row["category"],
+        "sku": row["sku"],
+        "created_at": _utc(row["created_at"]),
+        "updated_at": _utc(row["updated_at"]),
+    }
+
+
+def _missing(product_id: int) -> ProblemError:
+    return not_found(f"product {product_id} does not exist")
+
+
+def _integrity_problem(error: IntegrityError, sku: str | None) -> ProblemError:
+    message = str(error.orig).lower()
+    if "sku" in message:
+        return conflict(f"a product with sku {sku!r} already exists", kind="duplicate-sku")
+    raise error
+
+
+def _order_by(sort: str) -> list[sa.ColumnElement[Any]]:
+    descending = sort.startswith("-")
+    column = products.c[sort.lstrip("-")]
+    primary = column.desc() if descending else column.asc()
+    # The id breaks ties so that pages never repeat or skip a product.
+    return [primary, products.c.id.desc() if descending else products.c.id.asc()]
+
+
+async def list_products(db: Database, query: ProductQuery) -> Page:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.q:
+        conditions.append(
+            sa.or_(
+                products.c.name.icontains(query.q, autoescape=True),
+                products.c.sku.icontains(query.q, autoescape=True),
+                products.c.description.icontains(query.q, autoescape=True),
+            )
+        )
+    if query.category:
+        conditions.append(products.c.category == query.category)
+    if query.ids is not None:
+        conditions.append(products.c.id.in_(query.ids))
+    select_page = (
+        sa.select(*_COLUMNS)
+        .where(*conditions)
+        .order_by(*_order_by(query.sort))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    count = sa.select(sa.func.count()).select_from(products).where(*conditions)
+    async with db.read() as conn:
+        rows = (await conn.execute(select_page)).mappings().all()
+        total = int(await conn.scalar(count) or 0)
+    return Page([_as_json(row) for row in rows], total)
+
+
+async def get_product(db: Database, product_id: int) -> Product:
+    async with db.read() as conn:
+        row = (
+            (await conn.execute(sa.select(*_COLUMNS, products.c.version).where(products.c.id == product_id)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise _missing(product_id)
+    return Product(_as_json(row), row["version"])
+
+
+async def create_product(db: Database, body: ProductCreate) -> Product:
+    now = datetime.now(UTC)
+    values = body.model_dump() | {"version": 1, "created_at": now, "updated_at": now}
+    try:
+        async with db.write() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        products.insert().values(**values).returning(*_COLUMNS, products.c.version)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+    except IntegrityError as error:
+        raise _integrity_problem(error, body.sku) from None
+    return Product(_as_json(row), row["version"])
+
+
+async def update_product(
+    db: Database, product_id: int, body: ProductUpdate, expected_version: int | None
+) -> Product:
+    changes = body.changes()
+    if not changes:
+        product = await get_product(db, product_id)
+        if expected_version is not None and expected_version != product.version:
+            raise precondition_failed(product.version)
+        return product
+    statement = sa.update(products).where(products.c.id == product_id)
+    if expected_version is not None:
+        statement = statement.where(products.c.version == expected_version)
+    statement = statement.values(**changes, version=products.c.version + 1, updated_at=datetime.now(UTC))
+    try:
+        async with db.write() as conn:
+            row = (await conn.execute(statement.returning(*_COLUMNS, products.c.version))).mappings().first()
+            if row is None:
+                current = await conn.scalar(sa.select(products.c.version).where(products.c.id == product_id))
+    except IntegrityError as error:
+        raise _integrity_problem(error, changes.get("sku")) from None
+    if row is None:
+        if current is None:
+            raise _missing(product_id)
+        raise precondition_failed(current)
+    return Product(_as_json(row), row["version"])
+
+
+async def delete_product(db: Database, product_id: int, expected_version: int | None) -> None:
+    statement = sa.delete(products).where(products.c.id == product_id)
+    if expected_version is not None:
+        statement = statement.where(products.c.version == expected_version)
+    try:
+        async with db.write() as conn:
+            deleted = (await conn.execute(statement)).rowcount
+            if not deleted:
+                current = await conn.scalar(sa.select(products.c.version).where(products.c.id == product_id))
+    except IntegrityError:
+        # Stock rows reference the product (ON DELETE RESTRICT): stock must never be orphaned.
+        raise conflict(
+            f"product {product_id} still has stock records; delete them through the inventory service first",
+            kind="product-has-stock",
+        ) from None
+    if not deleted:
+        if current is None:
+            raise _missing(product_id)
+        raise precondition_failed(current)
+
+
+async def categories(db: Database) -> list[dict[str, Any]]:
+    statement = (
+        sa.select(products.c.category, sa.func.count().label("count"))
+        .where(products.c.category.is_not(None))
+        .group_by(products.c.category)
+        .order_by(products.c.category)
+    )
+    async with db.read() as conn:
+        rows = (await conn.execute(statement)).all()
+    return [{"category": category, "count": count} for category, count in rows]
+
+
+async def seed_demo_products(db: Database) -> None:
+    """The five products of the earlier StockWiz, once per database (see stockwiz_runtime.demo)."""
+    now = datetime.now(UTC)
+    try:
+        async with db.write() as conn:
+            if not await claim_seed(conn, "demo-products"):
+                return
+            await conn.execute(
+                products.insert(),
+                [
+                    {
+                        "name": p.name,
+                        "description": p.description,
+                        "price": p.price,
+                        "category": p.category,
+                        "sku": p.sku,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for p in DEMO_PRODUCTS
+                ],
+            )
+    except IntegrityError:
+        return  # another instance seeded at the same moment

@@ -1,0 +1,141 @@
+"""The product service's OpenAPI document (request bodies from the validating models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from products.schemas import ProductCreate, ProductUpdate
+from stockwiz_runtime import openapi as oa
+
+PRODUCT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "description", "price", "category", "sku", "created_at", "updated_at"],
+    "properties": {
+        "id": {"type": "integer", "minimum": 1},
+        "name": {"type": "string"},
+        "description": {"type": ["string", "null"]},
+        "price": {"type": "number", "description": "Exact decimal, 2 decimal places."},
+        "category": {"type": ["string", "null"]},
+        "sku": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
+PRODUCT_REF = {"$ref": "#/components/schemas/Product"}
+ETAG = {"ETag": {"description": "The product's version, for If-Match.", "schema": {"type": "string"}}}
+PAGE_HEADERS = {
+    "X-Total-Count": {"description": "Products matching the filters.", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page, as <...>; rel="next".', "schema": {"type": "string"}},
+}
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag from a previous read; a stale one is refused with 412. Without it the write is "
+    "unconditional.",
+    "schema": {"type": "string"},
+}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+LIST_PARAMETERS = [
+    _query(
+        "q",
+        {"type": "string", "minLength": 1, "maxLength": 200},
+        "Case-insensitive search in name, sku, description.",
+    ),
+    _query("category", {"type": "string", "minLength": 1, "maxLength": 100}, "Exact category."),
+    _query(
+        "sort",
+        {
+            "enum": [
+                "id",
+                "-id",
+                "name",
+                "-name",
+                "price",
+                "-price",
+                "created_at",
+                "-created_at",
+                "updated_at",
+                "-updated_at",
+                "category",
+                "-category",
+            ]
+        },
+        "Sort key; '-' descends.",
+    ),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."),
+    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Products to skip."),
+    _query("ids", {"type": "string", "pattern": r"^\d+(,\d+)*$"}, "Comma-separated ids (at most 1000)."),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    product = oa.ok_json(PRODUCT_REF, headers=ETAG)
+    paths = {
+        "/products": {
+            "get": {
+                "summary": "List products (a bare array; pagination in headers).",
+                "parameters": LIST_PARAMETERS,
+                "responses": oa.responses(
+                    {"200": oa.ok_json({"type": "array", "items": PRODUCT_REF}, headers=PAGE_HEADERS)}, 422
+                ),
+            },
+            "post": {
+                "summary": "Create a product.",
+                "requestBody": oa.request_body(ProductCreate),
+                "responses": oa.responses(
+                    {"201": {**oa.ok_json(PRODUCT_REF, "Created", ETAG)}}, 409, 413, 415, 422
+                ),
+            },
+        },
+        "/products/categories": {
+            "get": {
+                "summary": "Distinct categories with their product counts.",
+                "responses": oa.responses(
+                    {
+                        "200": oa.ok_json(
+                            {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["category", "count"],
+                                    "properties": {
+                                        "category": {"type": "string"},
+                                        "count": {"type": "integer"},
+                                    },
+                                },
+                            }
+                        )
+                    }
+                ),
+            }
+        },
+        "/products/{id}": {
+            "parameters": [ID_PARAMETER],
+            "get": {"summary": "One product.", "responses": oa.responses({"200": product}, 404)},
+            "put": {
+                "summary": "Partial update; null clears description, category or sku.",
+                "parameters": [IF_MATCH],
+                "requestBody": oa.request_body(ProductUpdate),
+                "responses": oa.responses({"200": product}, 404, 409, 412, 413, 415, 422),
+            },
+            "delete": {
+                "summary": "Delete a product (refused with 409 while it has stock records).",
+                "parameters": [IF_MATCH],
+                "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 409, 412),
+            },
+        },
+    }
+    return oa.document(
+        title="StockWiz product service",
+        version="1.0.0",
+        description="The product catalogue. Errors are application/problem+json (RFC 9457).",
+        paths=paths,
+        schemas={"Product": PRODUCT_SCHEMA, **oa.schemas_of(ProductCreate, ProductUpdate)},
+    )

@@ -1,0 +1,110 @@
+"""What the product API accepts: request bodies and list queries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
+
+from stockwiz_runtime.validation import (
+    Limit,
+    Offset,
+    QueryModel,
+    RequestModel,
+    SingleLine,
+    Text,
+    parse_id_list,
+)
+
+MAX_PRICE = Decimal("99999999.99")
+
+
+def _number(value: Any) -> Any:
+    # Bodies are parsed with parse_float=Decimal, so a JSON number arrives as int or Decimal; a string or a
+    # boolean is a client bug we refuse rather than guess at.
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        raise ValueError("must be a number")
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_number),
+    Field(gt=0, le=MAX_PRICE, decimal_places=2),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 99999999.99,
+            "description": "Exact decimal with at most 2 decimal places.",
+        }
+    ),
+]
+Name = Annotated[SingleLine, Field(min_length=1, max_length=255)]
+Category = Annotated[SingleLine, Field(min_length=1, max_length=100)]
+Description = Annotated[Text, Field(max_length=5000)]
+SearchText = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+Sku = Annotated[
+    str,
+    BeforeValidator(lambda v: v if not isinstance(v, str) else v.strip()),
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="Letters, digits, '.', '_', '-'; 1-64."),
+]
+
+
+class ProductCreate(RequestModel):
+    name: Name
+    price: Price
+    description: Description | None = None
+    category: Category | None = None
+    sku: Sku | None = None
+
+
+class ProductUpdate(RequestModel):
+    """A partial update: only the fields sent change; `null` clears description, category or sku."""
+
+    name: Name = None  # type: ignore[assignment]
+    price: Price = None  # type: ignore[assignment]
+    description: Description | None = None
+    category: Category | None = None
+    sku: Sku | None = None
+
+    @field_validator("name", "price", mode="before")
+    @classmethod
+    def _required_fields_cannot_be_cleared(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null; omit the field to leave it unchanged")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self.model_fields_set}
+
+
+SortKey = Literal[
+    "id",
+    "-id",
+    "name",
+    "-name",
+    "price",
+    "-price",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "category",
+    "-category",
+]
+
+
+class ProductQuery(QueryModel):
+    q: SearchText | None = None
+    category: Category | None = None
+    sort: SortKey = "id"
+    limit: Limit = 100
+    offset: Offset = 0
+    ids: list[int] | None = None
+
+    @field_validator("ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: Any) -> Any:
+        return parse_id_list(value, field="ids") if isinstance(value, str) else value

@@ -1,0 +1,54 @@
+"""Configuration from environment variables, validated once at start-up.
+
+Each service declares a pydantic model whose field aliases are the variable names; `load_config` reads the
+environment, and a bad value raises `ConfigError` naming the variable so the process can stop with a clear
+message instead of failing later in a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+_SENSITIVE = ("PASSWORD", "TOKEN", "SECRET", "KEY")
+
+
+class ConfigError(Exception):
+    """One or more environment variables are invalid; the message names each of them."""
+
+
+class ServiceConfig(BaseModel):
+    """Settings every service shares. Subclasses override `port` and add their own."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", alias="HOST", min_length=1)
+    port: int = Field(8000, alias="PORT", ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+    # ECS sends SIGTERM, waits stopTimeout (30 s in our task definitions), then SIGKILL: finish below it.
+    shutdown_timeout: float = Field(20.0, alias="SHUTDOWN_TIMEOUT", gt=0, le=110)
+    max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=64 * 1_048_576)
+    # Fault-injection routes (/chaos/...) for resilience tests; never enabled in the AWS stacks.
+    chaos_enabled: bool = Field(False, alias="CHAOS_ENABLED")
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def load_config(model: type[ConfigT], environ: Mapping[str, str] | None = None) -> ConfigT:
+    """Build `model` from the environment; empty variables count as unset."""
+    env = os.environ if environ is None else environ
+    names = {field.alias or name for name, field in model.model_fields.items()}
+    values = {name: env[name] for name in names if env.get(name, "") != ""}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "configuration"
+            shown = "" if any(s in name for s in _SENSITIVE) else f" (got {values.get(name)!r})"
+            problems.append(f"{name}: {error['msg']}{shown}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

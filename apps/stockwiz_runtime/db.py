@@ -1,0 +1,232 @@
+"""The one database layer: an SQLAlchemy asyncio engine on asyncpg (PostgreSQL) or aiosqlite (SQLite).
+
+Services use SQLAlchemy Core: `read()` and `write()` hand out a connection inside a transaction. On SQLite a
+write transaction starts with BEGIN IMMEDIATE, so two writers queue on the database lock instead of one
+failing when it tries to upgrade a read lock (SQLite's default deferred BEGIN).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from sqlalchemy import event, exc, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
+from stockwiz_runtime.problems import ProblemError
+
+log = logging.getLogger("stockwiz.db")
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/stockwiz.db"
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def normalize_database_url(raw: str) -> URL:
+    """Accept the URLs clients of the earlier StockWiz used (postgresql://...) and pick our async drivers."""
+    url = make_url(raw)
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ValueError("use postgresql://user:password@host:port/database or sqlite:///path/to/file.db")
+    return url.set(drivername=driver)
+
+
+class DatabaseSettings(BaseModel):
+    """Where the database is: DATABASE_URL, or its parts (as ECS injects them from Secrets Manager)."""
+
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    db_host: str | None = Field(None, alias="DB_HOST")
+    db_port: int = Field(5432, alias="DB_PORT", ge=1, le=65535)
+    db_name: str = Field("stockwiz", alias="DB_NAME", min_length=1)
+    db_user: str = Field("stockwiz", alias="DB_USER", min_length=1)
+    db_password: SecretStr | None = Field(None, alias="DB_PASSWORD")
+    db_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        "disable", alias="DB_SSLMODE"
+    )
+    db_pool_size: int = Field(10, alias="DB_POOL_SIZE", ge=1, le=200)
+    db_max_overflow: int = Field(10, alias="DB_MAX_OVERFLOW", ge=0, le=200)
+    db_pool_timeout: float = Field(5.0, alias="DB_POOL_TIMEOUT", gt=0, le=60)
+    migrate_on_start: bool = Field(True, alias="MIGRATE_ON_START")
+    seed_demo_data: bool = Field(False, alias="SEED_DEMO_DATA")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is not None:
+            normalize_database_url(value)
+        return value
+
+    def sqlalchemy_url(self) -> URL:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        if self.db_host:
+            password = self.db_password.get_secret_value() if self.db_password else None
+            return URL.create(
+                "postgresql+asyncpg",
+                username=self.db_user,
+                password=password,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name,
+            )
+        return normalize_database_url(DEFAULT_SQLITE_URL)
+
+
+class Database:
+    def __init__(
+        self,
+        url: URL,
+        *,
+        application_name: str = "stockwiz",
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        pool_timeout: float = 5.0,
+        sslmode: str = "disable",
+    ) -> None:
+        self.url = url
+        self.is_sqlite = url.get_backend_name() == "sqlite"
+        self.is_postgres = url.get_backend_name() == "postgresql"
+        if self.is_sqlite:
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=max_overflow
+            )
+            _configure_sqlite(self.engine)
+        else:
+            connect_args: dict[str, Any] = {"server_settings": {"application_name": application_name}}
+            if sslmode != "disable":
+                connect_args["ssl"] = sslmode
+            self.engine = create_async_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=pool_timeout,
+                pool_recycle=1800,
+                connect_args=connect_args,
+            )
+
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings, application_name: str) -> Database:
+        return cls(
+            settings.sqlalchemy_url(),
+            application_name=application_name,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            sslmode=settings.db_sslmode,
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(sqlite_begin="IMMEDIATE")
+            async with conn.begin():
+                yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours (see the module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA busy_timeout=30000",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def database_error_to_problem(error: Exception) -> ProblemError | None:
+    """A database that cannot be reached (or is locked past the busy timeout) is a 503, not a 500."""
+    unavailable = isinstance(
+        error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | OSError
+    ) or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+    if not unavailable:
+        return None
+    return ProblemError(
+        503,
+        "The database is unavailable; try again shortly.",
+        kind="database-unavailable",
+        headers={"Retry-After": "1"},
+    )
+
+
+class PoolCollector(Collector):
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def collect(self) -> Iterator[Metric]:
+        pool: Any = self.database.engine.sync_engine.pool
+        for name, doc, reader in (
+            ("db_pool_size", "Connections the pool keeps.", "size"),
+            ("db_pool_checked_out", "Connections in use.", "checkedout"),
+            ("db_pool_overflow", "Connections opened beyond the pool size.", "overflow"),
+        ):
+            if hasattr(pool, reader):
+                yield GaugeMetricFamily(name, doc, value=float(getattr(pool, reader)()))
+
+
+DATABASE = web.AppKey("database", Database)
+
+Seeder = Callable[[Database], Awaitable[None]]
+
+
+def database_context(
+    settings: DatabaseSettings, seed: Seeder | None = None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context: open the pool, migrate, seed (when asked), close the pool on shutdown."""
+    from stockwiz_runtime.migrations import upgrade
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        database = Database.from_settings(settings, app[SERVICE_NAME])
+        app[DATABASE] = database
+        try:
+            if settings.migrate_on_start:
+                await upgrade(database)
+            if seed is not None and settings.seed_demo_data:
+                await seed(database)
+            app[READINESS_CHECKS]["database"] = database.ping
+            app[ERROR_MAPPERS].append(database_error_to_problem)
+            app[METRICS].registry.register(PoolCollector(database))
+            yield
+        finally:
+            await database.dispose()
+
+    return context

@@ -1,0 +1,153 @@
+"""Building blocks of each service's OpenAPI 3.1 document. Bodies come from the same pydantic models that
+validate requests, so the document cannot drift from what the handlers accept."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from stockwiz_runtime.jsonio import json_response
+from stockwiz_runtime.keys import OPENAPI
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status", "detail", "instance", "request_id"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "type"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def problem(status: int, description: str | None = None) -> dict[str, Any]:
+    return {
+        "description": description or HTTPStatus(status).phrase,
+        "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+    }
+
+
+def responses(ok: dict[str, dict[str, Any]], *problems: int) -> dict[str, Any]:
+    """Success responses plus the listed problems; `default` documents that any other error is a problem."""
+    result: dict[str, Any] = dict(ok)
+    for status in problems:
+        result[str(status)] = problem(status)
+    result["default"] = problem(500, "Any other error, as problem+json.")
+    return result
+
+
+def ok_json(
+    schema: dict[str, Any], description: str = "OK", headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": json_content(schema)}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": json_content(ref(model))}
+
+
+def ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def schemas_of(*models: type[BaseModel]) -> dict[str, Any]:
+    collected: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        collected.update(schema.pop("$defs", {}))
+        collected[model.__name__] = schema
+    return collected
+
+
+def _runtime_paths() -> dict[str, Any]:
+    status_schema = {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}
+    checks = {**status_schema, "properties": {"status": {"type": "string"}, "checks": {"type": "object"}}}
+    health = {
+        "type": "object",
+        "required": ["status", "service"],
+        "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "service": {"type": "string"}},
+    }
+    return {
+        "/livez": {
+            "get": {
+                "summary": "Liveness: the process serves.",
+                "tags": ["operations"],
+                "responses": {"200": ok_json(status_schema)},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: dependencies answer.",
+                "tags": ["operations"],
+                "responses": {"200": ok_json(checks), "503": ok_json(checks, "Not ready")},
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "Health in the earlier StockWiz shape.",
+                "tags": ["operations"],
+                "responses": {"200": ok_json(health), "503": ok_json(health, "Unhealthy")},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics.",
+                "tags": ["operations"],
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document.",
+                "tags": ["operations"],
+                "responses": {"200": ok_json({"type": "object"})},
+            }
+        },
+    }
+
+
+def document(
+    *, title: str, version: str, description: str, paths: dict[str, Any], schemas: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": {**paths, **_runtime_paths()},
+        "components": {"schemas": {"Problem": PROBLEM_SCHEMA, **schemas}},
+    }
+
+
+async def serve_openapi(request: web.Request) -> web.Response:
+    return json_response(request.app[OPENAPI])

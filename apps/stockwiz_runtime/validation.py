@@ -1,0 +1,96 @@
+"""Field types shared by the services' request models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL rejects NUL in text, and control characters in names only hide things from people.
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _single_line(value: str) -> str:
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+def _strict_string(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
+
+
+def _strip_non_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+# A trimmed, non-blank, single-line string; bound its length where used: Annotated[SingleLine, Field(...)].
+SingleLine = Annotated[
+    str,
+    BeforeValidator(_strict_string),
+    AfterValidator(_strip_non_blank),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_single_line),
+]
+# Free text: newlines allowed, control characters not.
+Text = Annotated[str, BeforeValidator(_strict_string), AfterValidator(_no_control_characters)]
+
+
+def _strict_int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
+StrictInt = Annotated[int, BeforeValidator(_strict_int)]
+
+
+class RequestModel(BaseModel):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QueryModel(BaseModel):
+    """Query strings: strings are converted (limit=10), unknown parameters ignored (cache busters)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+MAX_PAGE_SIZE = 1000
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+Offset = Annotated[int, Field(ge=0, le=2_147_483_647)]
+# Ids are 32-bit integers in the database; a bigger number names nothing, it is not an error of ours.
+MAX_ID = 2_147_483_647
+
+
+def parse_id_list(raw: str | None, *, field: str, max_count: int = MAX_PAGE_SIZE) -> list[int] | None:
+    """`1,2,3` as a list of distinct ids; a ValueError names the problem."""
+    if raw is None:
+        return None
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts:
+        raise ValueError(f"{field} must list at least one id")
+    if len(parts) > max_count:
+        raise ValueError(f"{field} lists at most {max_count} ids")
+    ids: list[int] = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= MAX_ID:
+            raise ValueError(f"{field} must be comma-separated positive integers")
+        ids.append(int(part))
+    return list(dict.fromkeys(ids))
