@@ -51,8 +51,8 @@ async def get_product(request: web.Request) -> web.Response:
 @routes.put(PRODUCT_PATH)
 async def update_product(request: web.Request) -> web.Response:
     product_id = path_id(request, what="product")
-    expected = if_match_version(request)
     body = await read_model(request, ProductUpdate)
+    expected = if_match_version(request)
     return _product_response(
         await catalogue.update_product(request.app[DATABASE], product_id, body, expected)
     )

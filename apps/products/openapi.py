@@ -6,6 +6,7 @@ from typing import Any
 
 from products.schemas import ProductCreate, ProductUpdate
 from stockwiz_runtime import openapi as oa
+from stockwiz_runtime.validation import LINE_PATTERN, id_list_pattern
 
 PRODUCT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -48,7 +49,11 @@ LIST_PARAMETERS = [
         {"type": "string", "minLength": 1, "maxLength": 200},
         "Case-insensitive search in name, sku, description.",
     ),
-    _query("category", {"type": "string", "minLength": 1, "maxLength": 100}, "Exact category."),
+    _query(
+        "category",
+        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": LINE_PATTERN},
+        "Exact category.",
+    ),
     _query(
         "sort",
         {
@@ -70,8 +75,10 @@ LIST_PARAMETERS = [
         "Sort key; '-' descends.",
     ),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."),
-    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Products to skip."),
-    _query("ids", {"type": "string", "pattern": r"^\d+(,\d+)*$"}, "Comma-separated ids (at most 1000)."),
+    _query(
+        "offset", {"type": "integer", "minimum": 0, "maximum": 2147483647, "default": 0}, "Products to skip."
+    ),
+    _query("ids", {"type": "string", "pattern": id_list_pattern()}, "Comma-separated ids (at most 1000)."),
 ]
 
 

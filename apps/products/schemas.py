@@ -18,6 +18,13 @@ from stockwiz_runtime.validation import (
 )
 
 MAX_PRICE = Decimal("99999999.99")
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+def _strict_string(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
 
 
 def _number(value: Any) -> Any:
@@ -37,6 +44,7 @@ Price = Annotated[
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": 99999999.99,
+            "multipleOf": 0.01,
             "description": "Exact decimal with at most 2 decimal places.",
         }
     ),
@@ -47,8 +55,10 @@ Description = Annotated[Text, Field(max_length=5000)]
 SearchText = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 Sku = Annotated[
     str,
-    BeforeValidator(lambda v: v if not isinstance(v, str) else v.strip()),
-    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="Letters, digits, '.', '_', '-'; 1-64."),
+    BeforeValidator(_strict_string),
+    Field(
+        pattern=SKU_PATTERN, json_schema_extra={"pattern": SKU_PATTERN}, description="Letters, digits, . _ -"
+    ),
 ]
 
 
