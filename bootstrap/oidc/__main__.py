@@ -1,0 +1,79 @@
+"""One-time AWS setup for the StockWiz GitHub workflows (see the README, CI/CD one-time setup).
+
+Creates GitHub's OIDC identity provider (optional) and three kinds of roles:
+- a preview role (ReadOnlyAccess) that only pull_request jobs of the repository can assume;
+- one deployment role per GitHub Environment, assumable only by jobs that passed that environment's
+  protection rules.
+Exports the role ARNs to copy into the repository and environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+
+import github_oidc
+import pulumi
+import pulumi_aws as aws
+
+config = pulumi.Config()
+repository = github_oidc.validate_repository(config.require("githubRepository"))
+environments: list[str] = config.get_object("environments") or ["dev", "production"]
+name_prefix = config.get("iamNamePrefix") or "stockwiz-"
+tags = {"project": "stockwiz", "managed-by": "pulumi", "purpose": "github-actions-oidc"}
+
+if config.get_bool("createOidcProvider") is not False:
+    provider_arn: pulumi.Input[str] = aws.iam.OpenIdConnectProvider(
+        "github",
+        url=github_oidc.GITHUB_OIDC_URL,
+        client_id_lists=[github_oidc.STS_AUDIENCE],
+        tags=tags,
+    ).arn
+else:
+    provider_arn = aws.iam.get_open_id_connect_provider(url=github_oidc.GITHUB_OIDC_URL).arn
+
+account_id = aws.get_caller_identity().account_id
+
+
+def role(name: str, subject: str, description: str) -> aws.iam.Role:
+    return aws.iam.Role(
+        name,
+        name=name,
+        description=description,
+        assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+            lambda arn: json.dumps(github_oidc.trust_policy(arn, subject))
+        ),
+        max_session_duration=3600,
+        tags=tags,
+    )
+
+
+preview = role(
+    "stockwiz-github-preview",
+    github_oidc.pull_request_subject(repository),
+    f"pulumi preview from pull requests of {repository}",
+)
+aws.iam.RolePolicyAttachment(
+    "stockwiz-github-preview-readonly", role=preview.name, policy_arn=github_oidc.READ_ONLY_POLICY_ARN
+)
+pulumi.export("AWS_PREVIEW_ROLE_ARN", preview.arn)
+
+deploy_role_arns: dict[str, pulumi.Output[str]] = {}
+for environment in environments:
+    deploy = role(
+        f"stockwiz-github-deploy-{environment}",
+        github_oidc.environment_subject(repository, environment),
+        f"pulumi up from the {environment} environment of {repository}",
+    )
+    aws.iam.RolePolicyAttachment(
+        f"stockwiz-github-deploy-{environment}-poweruser",
+        role=deploy.name,
+        policy_arn=github_oidc.POWER_USER_POLICY_ARN,
+    )
+    aws.iam.RolePolicy(
+        f"stockwiz-github-deploy-{environment}-iam",
+        role=deploy.name,
+        policy=json.dumps(github_oidc.iam_management_policy(account_id, name_prefix)),
+    )
+    deploy_role_arns[environment] = deploy.arn
+
+pulumi.export("AWS_DEPLOY_ROLE_ARNS", deploy_role_arns)
