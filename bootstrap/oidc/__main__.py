@@ -48,29 +48,31 @@ def role(name: str, subject: str, description: str) -> aws.iam.Role:
 
 
 preview = role(
-    "stockwiz-github-preview",
+    f"{github_oidc.WORKFLOW_ROLE_PREFIX}preview",
     github_oidc.pull_request_subject(repository),
     f"pulumi preview from pull requests of {repository}",
 )
 aws.iam.RolePolicyAttachment(
-    "stockwiz-github-preview-readonly", role=preview.name, policy_arn=github_oidc.READ_ONLY_POLICY_ARN
+    f"{github_oidc.WORKFLOW_ROLE_PREFIX}preview-readonly",
+    role=preview.name,
+    policy_arn=github_oidc.READ_ONLY_POLICY_ARN,
 )
 pulumi.export("AWS_PREVIEW_ROLE_ARN", preview.arn)
 
 deploy_role_arns: dict[str, pulumi.Output[str]] = {}
 for environment in environments:
     deploy = role(
-        f"stockwiz-github-deploy-{environment}",
+        f"{github_oidc.WORKFLOW_ROLE_PREFIX}deploy-{environment}",
         github_oidc.environment_subject(repository, environment),
         f"pulumi up from the {environment} environment of {repository}",
     )
     aws.iam.RolePolicyAttachment(
-        f"stockwiz-github-deploy-{environment}-poweruser",
+        f"{github_oidc.WORKFLOW_ROLE_PREFIX}deploy-{environment}-poweruser",
         role=deploy.name,
         policy_arn=github_oidc.POWER_USER_POLICY_ARN,
     )
     aws.iam.RolePolicy(
-        f"stockwiz-github-deploy-{environment}-iam",
+        f"{github_oidc.WORKFLOW_ROLE_PREFIX}deploy-{environment}-iam",
         role=deploy.name,
         policy=json.dumps(github_oidc.iam_management_policy(account_id, name_prefix)),
     )

@@ -12,6 +12,9 @@ GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 STS_AUDIENCE = "sts.amazonaws.com"
 READ_ONLY_POLICY_ARN = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 POWER_USER_POLICY_ARN = "arn:aws:iam::aws:policy/PowerUserAccess"
+# The workflow roles themselves, deliberately outside the program's name prefix: a deployment role must
+# never be able to widen its own trust policy or permissions, nor those of another environment's role.
+WORKFLOW_ROLE_PREFIX = "github-actions-stockwiz-"
 
 
 def validate_repository(repository: str) -> str:
@@ -62,8 +65,11 @@ def iam_management_policy(account_id: str, name_prefix: str) -> dict[str, Any]:
     any permission, so a deployment role is administrative in effect: its trust policy (one GitHub
     Environment of one repository) is what protects it.
     """
-    if not name_prefix or "*" in name_prefix:
-        raise ValueError(f"iamNamePrefix must be a plain prefix, got {name_prefix!r}")
+    if not name_prefix or "*" in name_prefix or WORKFLOW_ROLE_PREFIX.startswith(name_prefix):
+        raise ValueError(
+            f"iamNamePrefix must be a plain prefix that excludes the {WORKFLOW_ROLE_PREFIX}* roles,"
+            f" got {name_prefix!r}"
+        )
     roles = f"arn:aws:iam::{account_id}:role/{name_prefix}*"
     policies = f"arn:aws:iam::{account_id}:policy/{name_prefix}*"
     return {
@@ -116,6 +122,13 @@ def iam_management_policy(account_id: str, name_prefix: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "iam:CreateServiceLinkedRole",
                 "Resource": f"arn:aws:iam::{account_id}:role/aws-service-role/*",
+            },
+            {
+                # PowerUserAccess grants no IAM writes today; this keeps it so should AWS ever widen it.
+                "Sid": "NeverTouchTheWorkflowRoles",
+                "Effect": "Deny",
+                "NotAction": ["iam:Get*", "iam:List*"],
+                "Resource": f"arn:aws:iam::{account_id}:role/{WORKFLOW_ROLE_PREFIX}*",
             },
         ],
     }

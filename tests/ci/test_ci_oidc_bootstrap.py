@@ -59,14 +59,21 @@ def test_environment_must_be_exact(environment: str) -> None:
 
 def test_iam_management_is_limited_to_the_program_names() -> None:
     policy = github_oidc.iam_management_policy("123456789012", "stockwiz-")
-    resources = {s["Sid"]: s["Resource"] for s in policy["Statement"]}
-    assert resources == {
-        "ManageProgramRoles": "arn:aws:iam::123456789012:role/stockwiz-*",
-        "ManageProgramPolicies": "arn:aws:iam::123456789012:policy/stockwiz-*",
-        "ServiceLinkedRoles": "arn:aws:iam::123456789012:role/aws-service-role/*",
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert {sid: (s["Effect"], s["Resource"]) for sid, s in statements.items()} == {
+        "ManageProgramRoles": ("Allow", "arn:aws:iam::123456789012:role/stockwiz-*"),
+        "ManageProgramPolicies": ("Allow", "arn:aws:iam::123456789012:policy/stockwiz-*"),
+        "ServiceLinkedRoles": ("Allow", "arn:aws:iam::123456789012:role/aws-service-role/*"),
+        "NeverTouchTheWorkflowRoles": ("Deny", "arn:aws:iam::123456789012:role/github-actions-stockwiz-*"),
     }
-    with pytest.raises(ValueError):
-        github_oidc.iam_management_policy("123456789012", "")
+    assert statements["NeverTouchTheWorkflowRoles"]["NotAction"] == ["iam:Get*", "iam:List*"]
+
+
+@pytest.mark.parametrize("prefix", ["", "stock*", "github-", "github-actions-stockwiz-"])
+def test_iam_prefix_must_exclude_the_workflow_roles(prefix: str) -> None:
+    # A deployment role that could edit the workflow roles could widen its own trust or permissions.
+    with pytest.raises(ValueError, match="iamNamePrefix"):
+        github_oidc.iam_management_policy("123456789012", prefix)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -128,9 +135,9 @@ def test_program_creates_provider_preview_role_and_one_role_per_environment(
 
     roles = {name for name, (typ, _) in mocks.resources.items() if typ == "aws:iam/role:Role"}
     assert roles == {
-        "stockwiz-github-preview",
-        "stockwiz-github-deploy-dev",
-        "stockwiz-github-deploy-production",
+        "github-actions-stockwiz-preview",
+        "github-actions-stockwiz-deploy-dev",
+        "github-actions-stockwiz-deploy-production",
     }
     subjects = {
         role: trust_of(mocks, role)["Statement"][0]["Condition"]["StringEquals"][
@@ -139,9 +146,9 @@ def test_program_creates_provider_preview_role_and_one_role_per_environment(
         for role in roles
     }
     assert subjects == {
-        "stockwiz-github-preview": "repo:acme/stockwiz:pull_request",
-        "stockwiz-github-deploy-dev": "repo:acme/stockwiz:environment:dev",
-        "stockwiz-github-deploy-production": "repo:acme/stockwiz:environment:production",
+        "github-actions-stockwiz-preview": "repo:acme/stockwiz:pull_request",
+        "github-actions-stockwiz-deploy-dev": "repo:acme/stockwiz:environment:dev",
+        "github-actions-stockwiz-deploy-production": "repo:acme/stockwiz:environment:production",
     }
     attachments = {
         name: inputs["policyArn"]
@@ -149,16 +156,21 @@ def test_program_creates_provider_preview_role_and_one_role_per_environment(
         if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
     }
     assert attachments == {
-        "stockwiz-github-preview-readonly": "arn:aws:iam::aws:policy/ReadOnlyAccess",
-        "stockwiz-github-deploy-dev-poweruser": "arn:aws:iam::aws:policy/PowerUserAccess",
-        "stockwiz-github-deploy-production-poweruser": "arn:aws:iam::aws:policy/PowerUserAccess",
+        "github-actions-stockwiz-preview-readonly": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        "github-actions-stockwiz-deploy-dev-poweruser": "arn:aws:iam::aws:policy/PowerUserAccess",
+        "github-actions-stockwiz-deploy-production-poweruser": "arn:aws:iam::aws:policy/PowerUserAccess",
     }
     # The preview role can only read: no inline policy widens it.
     inline = {name for name, (typ, _) in mocks.resources.items() if typ == "aws:iam/rolePolicy:RolePolicy"}
-    assert inline == {"stockwiz-github-deploy-dev-iam", "stockwiz-github-deploy-production-iam"}
+    assert inline == {
+        "github-actions-stockwiz-deploy-dev-iam",
+        "github-actions-stockwiz-deploy-production-iam",
+    }
 
 
 def test_program_reuses_an_existing_provider(program_config: dict[str, str]) -> None:
     mocks = run_program({**program_config, "stockwiz-github-oidc:createOidcProvider": "false"})
     assert "github" not in mocks.resources
-    assert trust_of(mocks, "stockwiz-github-preview")["Statement"][0]["Principal"] == {"Federated": PROVIDER}
+    assert trust_of(mocks, "github-actions-stockwiz-preview")["Statement"][0]["Principal"] == {
+        "Federated": PROVIDER
+    }
