@@ -1,0 +1,185 @@
+"""StockWiz on AWS: read the stack configuration, wire the components, export what users need."""
+
+from collections.abc import Callable
+
+import pulumi
+
+from components.api_tokens import ApiTokensArgs, StockwizApiTokens
+from components.cluster import ClusterArgs, StockwizCluster
+from components.config import StackConfig
+from components.database import DatabaseArgs, StockwizDatabase
+from components.monitoring import MonitoredService, MonitoringArgs, StockwizMonitoring
+from components.network import NetworkArgs, StockwizNetwork
+from components.service import IngressSource, LoadBalancerAttachment, ServiceArgs, ServicePlatform
+from components.service import StockwizService as Service
+
+cfg = StackConfig.load()
+stack = cfg.stack
+lowstock_function_name = f"stockwiz-lowstock-{stack}"
+
+network = StockwizNetwork(
+    "network",
+    NetworkArgs(
+        stack=stack,
+        vpc_cidr=cfg.vpc_cidr,
+        availability_zone_count=cfg.availability_zone_count,
+        nat_gateway_strategy=cfg.nat_gateway_strategy,
+        allowed_ingress_cidrs=cfg.allowed_ingress_cidrs,
+        ingress_is_restricted=cfg.ingress_is_restricted,
+        certificate_arn=cfg.certificate_arn,
+        domain_name=cfg.domain_name,
+        hosted_zone_id=cfg.hosted_zone_id,
+        deletion_protection=cfg.deletion_protection,
+    ),
+)
+cluster = StockwizCluster("cluster", ClusterArgs(stack=stack, namespace_arn=network.namespace_arn))
+tokens = StockwizApiTokens(
+    "api-tokens", ApiTokensArgs(stack=stack, recovery_window_days=30 if cfg.deletion_protection else 0)
+)
+
+# The database admits exactly the services that use it, and those services need its address: a deferred
+# output (resolved below, once they exist) breaks the cycle without loosening either side.
+db_clients: pulumi.Output[list[str]]
+admit_db_clients: Callable[[pulumi.Output[list[str]]], None]
+db_clients, admit_db_clients = pulumi.deferred_output()
+database = StockwizDatabase(
+    "database",
+    DatabaseArgs(
+        stack=stack,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        client_security_group_ids=db_clients,
+        instance_class=cfg.db_instance_class,
+        engine_version=cfg.db_engine_version,
+        allocated_storage_gb=cfg.db_allocated_storage_gb,
+        max_allocated_storage_gb=cfg.db_max_allocated_storage_gb,
+        multi_az=cfg.db_multi_az,
+        backup_retention_days=cfg.db_backup_retention_days,
+        deletion_protection=cfg.deletion_protection,
+        final_snapshot=cfg.final_snapshot,
+    ),
+)
+db = database.connection
+
+
+platform = ServicePlatform(
+    stack=stack,
+    region=cfg.region,
+    cluster_arn=cluster.arn,
+    cluster_name=cluster.name,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.private_subnet_ids,
+    namespace_arn=network.namespace_arn,
+    cpu=cfg.task_cpu,
+    memory=cfg.task_memory,
+    image_platform=cfg.image_platform,
+    cpu_architecture=cfg.cpu_architecture,
+    desired_count=cfg.desired_count,
+    min_count=cfg.min_count,
+    max_count=cfg.max_count,
+    cpu_target_percent=cfg.cpu_target_percent,
+    requests_per_target=cfg.requests_per_target,
+    log_retention_days=cfg.log_retention_days,
+    force_delete_images=not cfg.deletion_protection,
+)
+
+gateway = Service(
+    "gateway",
+    ServiceArgs(
+        platform=platform,
+        package="gateway",
+        physical_name=f"stockwiz-api-gateway-{stack}",
+        port=8000,
+        environment={
+            "PRODUCT_SERVICE_URL": "http://products:8001",
+            "INVENTORY_SERVICE_URL": "http://inventory:8002",
+            # Only the load balancer's X-Forwarded-For is believed; it lives inside the VPC.
+            "TRUSTED_PROXIES": cfg.vpc_cidr,
+            "ALLOW_OPEN": "false",
+        },
+        secrets={"API_TOKENS": tokens.gateway_secret_arn},
+        secret_arns=[tokens.gateway_secret_arn],
+        ingress=[IngressSource("alb", network.alb_security_group_id)],
+        load_balancer=LoadBalancerAttachment(
+            target_group_arn=network.target_group_arn,
+            target_group_arn_suffix=network.target_group_arn_suffix,
+            alb_arn_suffix=network.alb_arn_suffix,
+            listeners=network.listeners,
+        ),
+    ),
+)
+
+
+def data_service(name: str, physical: str, port: int) -> Service:
+    return Service(
+        name,
+        ServiceArgs(
+            platform=platform,
+            package=name,
+            physical_name=f"{physical}-{stack}",
+            port=port,
+            environment={
+                "DB_HOST": db.host,
+                "DB_PORT": str(db.port),
+                "DB_NAME": db.name,
+                "DB_SSLMODE": "require",
+                "MIGRATE_ON_START": "true",
+                "SEED_DEMO_DATA": "false",
+            },
+            secrets={
+                "DB_USER": db.secret_arn.apply(lambda arn: f"{arn}:username::"),
+                "DB_PASSWORD": db.secret_arn.apply(lambda arn: f"{arn}:password::"),
+            },
+            secret_arns=[db.secret_arn],
+            ingress=[IngressSource("gateway", gateway.security_group_id)],
+            discovery_name=name,
+            database_security_group_id=db.security_group_id,
+        ),
+    )
+
+
+products = data_service("products", "stockwiz-product-service", 8001)
+inventory = data_service("inventory", "stockwiz-inventory-service", 8002)
+admit_db_clients(pulumi.Output.all(products.security_group_id, inventory.security_group_id))
+
+monitoring = StockwizMonitoring(
+    "monitoring",
+    MonitoringArgs(
+        stack=stack,
+        region=cfg.region,
+        alert_emails=cfg.alert_emails,
+        cluster_name=cluster.name,
+        services=[
+            MonitoredService(label, service.service_name, cfg.min_count)
+            for label, service in (("gateway", gateway), ("products", products), ("inventory", inventory))
+        ],
+        alb_arn_suffix=network.alb_arn_suffix,
+        target_group_arn_suffix=network.target_group_arn_suffix,
+        db_identifier=database.identifier,
+        lambda_function_name=lowstock_function_name,
+    ),
+)
+
+# --- low-stock Lambda (components/lowstock_lambda.py) ---
+
+pulumi.export("url", network.url)
+pulumi.export("albDnsName", network.alb_dns_name)
+pulumi.export(
+    "ecrRepositoryUrls",
+    {
+        "gateway": gateway.repository_url,
+        "products": products.repository_url,
+        "inventory": inventory.repository_url,
+    },
+)
+pulumi.export("clusterName", cluster.name)
+pulumi.export(
+    "serviceNames",
+    {"gateway": gateway.service_name, "products": products.service_name, "inventory": inventory.service_name},
+)
+pulumi.export("dashboardName", monitoring.dashboard_name)
+pulumi.export("alertTopicArn", monitoring.topic_arn)
+pulumi.export("databaseEndpoint", database.endpoint)
+# Where to read the tokens (aws secretsmanager get-secret-value --secret-id ...), never the tokens.
+pulumi.export("apiTokenSecretNames", tokens.token_secret_names)
+pulumi.export("lowStockFunctionName", lowstock_function_name)

@@ -1,0 +1,341 @@
+"""The typed, validated stack configuration.
+
+Every value a user may change lives in `Pulumi.<stack>.yaml` under the `stockwiz:` namespace; the defaults
+here are the ones `Pulumi.yaml` declares (a test keeps the two in step). Validation happens before any
+resource is declared, so a bad value stops `pulumi preview` with a message that names the key instead of
+failing half-way through `pulumi up` with an AWS error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+import pulumi
+
+NAMESPACE: Final = "stockwiz"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS: Final = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+def _fargate_memory_by_cpu() -> dict[int, frozenset[int]]:
+    """The task-level CPU units and memory (MiB) pairs Fargate accepts for Linux tasks."""
+    gib = 1024
+    return {
+        256: frozenset({512, 1 * gib, 2 * gib}),
+        512: frozenset(range(1 * gib, 4 * gib + 1, gib)),
+        1024: frozenset(range(2 * gib, 8 * gib + 1, gib)),
+        2048: frozenset(range(4 * gib, 16 * gib + 1, gib)),
+        4096: frozenset(range(8 * gib, 30 * gib + 1, gib)),
+        8192: frozenset(range(16 * gib, 60 * gib + 1, 4 * gib)),
+        16384: frozenset(range(32 * gib, 120 * gib + 1, 8 * gib)),
+    }
+
+
+FARGATE_MEMORY_BY_CPU: Final = _fargate_memory_by_cpu()
+NAT_STRATEGIES: Final = ("Single", "OnePerAz")
+IMAGE_PLATFORMS: Final = {"linux/amd64": "X86_64", "linux/arm64": "ARM64"}
+REQUIRED_TAGS: Final = ("Project", "Environment", "ManagedBy")
+
+_DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_POSTGRES_VERSION = re.compile(r"^\d{2}(\.\d+)?$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class StockwizConfigError(ValueError):
+    """A stack setting is missing or invalid; `key` is the full config key, e.g. `stockwiz:taskCpu`."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"invalid configuration {key}: {message}")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the program reads from the stack configuration, already validated."""
+
+    stack: str
+    region: str
+    default_tags: Mapping[str, str]
+    vpc_cidr: str = "10.0.0.0/16"
+    availability_zone_count: int = 2
+    nat_gateway_strategy: str = "Single"
+    allowed_ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    certificate_arn: str | None = None
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
+    image_platform: str = "linux/amd64"
+    task_cpu: int = 256
+    task_memory: int = 512
+    desired_count: int = 1
+    min_count: int = 1
+    max_count: int = 1
+    cpu_target_percent: int = 60
+    requests_per_target: int = 500
+    db_instance_class: str = "db.t4g.micro"
+    db_engine_version: str = "16"
+    db_allocated_storage_gb: int = 20
+    db_max_allocated_storage_gb: int = 100
+    db_multi_az: bool = False
+    db_backup_retention_days: int = 7
+    deletion_protection: bool = False
+    final_snapshot: bool = False
+    log_retention_days: int = 7
+    alert_emails: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max_count > self.min_count
+
+    @property
+    def nat_gateway_count(self) -> int:
+        return 1 if self.nat_gateway_strategy == "Single" else self.availability_zone_count
+
+    @property
+    def ingress_is_restricted(self) -> bool:
+        return not any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in self.allowed_ingress_cidrs)
+
+    @property
+    def cpu_architecture(self) -> str:
+        return IMAGE_PLATFORMS[self.image_platform]
+
+    @classmethod
+    def load(cls, stack: str | None = None) -> StackConfig:
+        """Read and validate the configuration of the running stack."""
+        reader = _Reader(pulumi.Config(NAMESPACE))
+        aws = pulumi.Config("aws")
+        region = aws.get("region")
+        if not region or not _REGION.match(region):
+            raise StockwizConfigError(
+                "aws:region", f"must be an AWS region such as eu-west-1, got {region!r}"
+            )
+        stack_name = stack or pulumi.get_stack()
+        config = cls(
+            stack=stack_name,
+            region=region,
+            default_tags=_default_tags(aws, stack_name),
+            vpc_cidr=reader.text("vpcCidr", cls.vpc_cidr, _check_vpc_cidr),
+            availability_zone_count=reader.integer(
+                "availabilityZoneCount", cls.availability_zone_count, 2, 6
+            ),
+            nat_gateway_strategy=reader.choice(
+                "natGatewayStrategy", cls.nat_gateway_strategy, NAT_STRATEGIES
+            ),
+            allowed_ingress_cidrs=reader.strings("allowedIngressCidrs", ("0.0.0.0/0",), _check_ingress_cidr),
+            certificate_arn=reader.optional("certificateArn", _ACM_ARN, "an ACM certificate ARN"),
+            domain_name=reader.optional(
+                "domainName", _HOSTNAME, "a lower-case DNS name such as shop.example.com"
+            ),
+            hosted_zone_id=reader.optional("hostedZoneId", _HOSTED_ZONE, "a Route 53 hosted zone id"),
+            image_platform=reader.choice("imagePlatform", cls.image_platform, tuple(IMAGE_PLATFORMS)),
+            task_cpu=reader.choice_int("taskCpu", cls.task_cpu, tuple(FARGATE_MEMORY_BY_CPU)),
+            task_memory=reader.integer("taskMemory", cls.task_memory, 512, 122880),
+            desired_count=reader.integer("desiredCount", cls.desired_count, 1, 100),
+            min_count=reader.integer("minCount", cls.min_count, 1, 100),
+            max_count=reader.integer("maxCount", cls.max_count, 1, 100),
+            cpu_target_percent=reader.integer("cpuTargetPercent", cls.cpu_target_percent, 10, 90),
+            requests_per_target=reader.integer("requestsPerTarget", cls.requests_per_target, 10, 100000),
+            db_instance_class=reader.text("dbInstanceClass", cls.db_instance_class, _check_db_class),
+            db_engine_version=reader.text("dbEngineVersion", cls.db_engine_version, _check_pg_version),
+            db_allocated_storage_gb=reader.integer(
+                "dbAllocatedStorageGb", cls.db_allocated_storage_gb, 20, 65536
+            ),
+            db_max_allocated_storage_gb=reader.integer(
+                "dbMaxAllocatedStorageGb", cls.db_max_allocated_storage_gb, 20, 65536
+            ),
+            db_multi_az=reader.boolean("dbMultiAz", cls.db_multi_az),
+            db_backup_retention_days=reader.integer(
+                "dbBackupRetentionDays", cls.db_backup_retention_days, 1, 35
+            ),
+            deletion_protection=reader.boolean("deletionProtection", cls.deletion_protection),
+            final_snapshot=reader.boolean("finalSnapshot", cls.final_snapshot),
+            log_retention_days=reader.integer("logRetentionDays", cls.log_retention_days, 1, 3653),
+            alert_emails=reader.strings("alertEmails", (), _check_email),
+        )
+        config._check_combinations()
+        return config
+
+    def _check_combinations(self) -> None:
+        memory = FARGATE_MEMORY_BY_CPU[self.task_cpu]
+        if self.task_memory not in memory:
+            raise StockwizConfigError(
+                _key("taskMemory"),
+                f"Fargate does not accept {self.task_memory} MiB with {self.task_cpu} CPU units; "
+                f"allowed: {', '.join(str(m) for m in sorted(memory))}",
+            )
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise StockwizConfigError(
+                _key("desiredCount"),
+                f"must lie between minCount ({self.min_count}) and maxCount ({self.max_count}), "
+                f"got {self.desired_count}",
+            )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise StockwizConfigError(
+                _key("logRetentionDays"),
+                f"CloudWatch Logs accepts only {', '.join(str(d) for d in sorted(LOG_RETENTION_DAYS))}",
+            )
+        if self.db_max_allocated_storage_gb < self.db_allocated_storage_gb:
+            raise StockwizConfigError(
+                _key("dbMaxAllocatedStorageGb"),
+                f"must be at least dbAllocatedStorageGb ({self.db_allocated_storage_gb})",
+            )
+        if self.certificate_arn and not self.domain_name:
+            # The certificate names a host; clients (and the Lambda) must call that host, not the ALB's name.
+            raise StockwizConfigError(_key("domainName"), "is required when certificateArn is set")
+        if self.hosted_zone_id and not self.domain_name:
+            raise StockwizConfigError(_key("hostedZoneId"), "needs domainName, the record to create in it")
+        if self.certificate_arn and self.certificate_arn.split(":")[3] != self.region:
+            raise StockwizConfigError(
+                _key("certificateArn"), f"an ALB needs a certificate from its own region ({self.region})"
+            )
+
+
+def _key(name: str) -> str:
+    return f"{NAMESPACE}:{name}"
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Reads one namespace, turning every type or range error into a StockwizConfigError naming the key."""
+
+    def __init__(self, config: pulumi.Config) -> None:
+        self._config = config
+
+    def _get(self, name: str, read: Callable[[str], T | None]) -> T | None:
+        try:
+            return read(name)
+        except pulumi.ConfigTypeError as error:
+            raise StockwizConfigError(_key(name), str(error)) from error
+
+    def text(self, name: str, default: str, check: Callable[[str], str | None]) -> str:
+        value = self._get(name, self._config.get)
+        value = default if value is None else value
+        problem = check(value)
+        if problem:
+            raise StockwizConfigError(_key(name), problem)
+        return value
+
+    def optional(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self._get(name, self._config.get)
+        if value is None or value == "":
+            return None
+        if not pattern.match(value):
+            raise StockwizConfigError(_key(name), f"must be {what}, got {value!r}")
+        return value
+
+    def choice(self, name: str, default: str, allowed: Sequence[str]) -> str:
+        value = self._get(name, self._config.get)
+        value = default if value is None else value
+        if value not in allowed:
+            raise StockwizConfigError(_key(name), f"must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self._get(name, self._config.get_int)
+        value = default if value is None else value
+        if not low <= value <= high:
+            raise StockwizConfigError(_key(name), f"must be between {low} and {high}, got {value}")
+        return value
+
+    def choice_int(self, name: str, default: int, allowed: Sequence[int]) -> int:
+        value = self._get(name, self._config.get_int)
+        value = default if value is None else value
+        if value not in allowed:
+            raise StockwizConfigError(
+                _key(name), f"must be one of {', '.join(str(a) for a in allowed)}, got {value}"
+            )
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name, self._config.get_bool)
+        return default if value is None else value
+
+    def strings(
+        self, name: str, default: tuple[str, ...], check: Callable[[str], str | None]
+    ) -> tuple[str, ...]:
+        raw: Any = self._get(name, self._config.get_object)
+        if raw is None:
+            return default
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            raise StockwizConfigError(_key(name), "must be a list of strings")
+        for item in raw:
+            problem = check(item)
+            if problem:
+                raise StockwizConfigError(_key(name), problem)
+        if len(set(raw)) != len(raw):
+            raise StockwizConfigError(_key(name), "lists a value twice")
+        return tuple(raw)
+
+
+def _default_tags(aws: pulumi.Config, stack: str) -> Mapping[str, str]:
+    """The provider's default tags: every taggable resource gets them, so they are checked up front."""
+    raw: Any
+    try:
+        raw = aws.get_object("defaultTags")
+    except pulumi.ConfigTypeError as error:
+        raise StockwizConfigError("aws:defaultTags", str(error)) from error
+    tags = raw.get("tags") if isinstance(raw, dict) else None
+    if not isinstance(tags, dict):
+        raise StockwizConfigError(
+            "aws:defaultTags", "must be set to {tags: {Project, Environment, ManagedBy}}"
+        )
+    missing = [tag for tag in REQUIRED_TAGS if not tags.get(tag)]
+    if missing:
+        raise StockwizConfigError("aws:defaultTags", f"tags lack {', '.join(missing)}")
+    if tags["Environment"] != stack:
+        raise StockwizConfigError(
+            "aws:defaultTags", f"tag Environment is {tags['Environment']!r} but the stack is {stack!r}"
+        )
+    return {str(key): str(value) for key, value in tags.items()}
+
+
+def _check_vpc_cidr(value: str) -> str | None:
+    try:
+        network = ipaddress.IPv4Network(value)
+    except ValueError:
+        return f"must be an IPv4 CIDR block such as 10.0.0.0/16, got {value!r}"
+    if not 16 <= network.prefixlen <= 18 or not network.is_private:
+        return f"must be a private block from /16 to /18 (room for six zones of subnets), got {value}"
+    return None
+
+
+def _check_ingress_cidr(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError:
+        return f"{value!r} is not an IPv4 CIDR block with its host bits clear (such as 203.0.113.0/24)"
+    return None
+
+
+def _check_db_class(value: str) -> str | None:
+    return (
+        None
+        if _DB_INSTANCE_CLASS.match(value)
+        else f"must be an RDS instance class such as db.t4g.micro, got {value!r}"
+    )
+
+
+def _check_pg_version(value: str) -> str | None:
+    if not _POSTGRES_VERSION.match(value) or int(value.split(".")[0]) < 14:
+        return f"must be a PostgreSQL version of 14 or later such as 16 or 16.4, got {value!r}"
+    return None
+
+
+def _check_email(value: str) -> str | None:
+    return None if _EMAIL.match(value) else f"{value!r} is not an e-mail address"

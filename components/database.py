@@ -1,0 +1,153 @@
+"""StockwizDatabase: the PostgreSQL database the product and inventory services share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+DB_PORT = 5432
+DB_NAME = "stockwiz"
+DB_USERNAME = "stockwiz_admin"
+
+
+@dataclass(frozen=True)
+class DatabaseConnection:
+    """What a service needs to reach the database; credentials stay in the RDS-managed secret."""
+
+    host: pulumi.Output[str]
+    port: int
+    name: str
+    secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    stack: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    # The only sources admitted on 5432 (the product and inventory services).
+    client_security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    instance_class: str
+    engine_version: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    deletion_protection: bool
+    final_snapshot: bool
+
+
+class StockwizDatabase(pulumi.ComponentResource):
+    """RDS PostgreSQL in the private subnets: encrypted, never public, TLS enforced, the master password
+    generated, stored and rotated by RDS in Secrets Manager (it never passes through Pulumi state)."""
+
+    connection: DatabaseConnection
+    identifier: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("stockwiz:index:StockwizDatabase", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        physical = f"stockwiz-db-{args.stack}"
+        major = args.engine_version.split(".")[0]
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name=physical,
+            description="StockWiz database: PostgreSQL from the product and inventory services only",
+            vpc_id=args.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="PostgreSQL from the services that use the database",
+                    protocol="tcp",
+                    from_port=DB_PORT,
+                    to_port=DB_PORT,
+                    security_groups=args.client_security_group_ids,
+                )
+            ],
+            # A database never opens connections; an empty list removes AWS's allow-all egress rule.
+            egress=[],
+            opts=child,
+        )
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            name=physical,
+            description="StockWiz database: private subnets",
+            subnet_ids=args.subnet_ids,
+            opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            name=f"{physical}-pg{major}",
+            family=f"postgres{major}",
+            description="StockWiz: TLS required for every connection",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
+            ],
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        instance = aws.rds.Instance(
+            f"{name}-instance",
+            identifier=physical,
+            engine="postgres",
+            engine_version=args.engine_version,
+            auto_minor_version_upgrade=True,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            db_name=DB_NAME,
+            username=DB_USERNAME,
+            port=DB_PORT,
+            manage_master_user_password=True,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            multi_az=args.multi_az,
+            backup_retention_period=args.backup_retention_days,
+            backup_window="02:00-03:00",
+            maintenance_window="sun:03:30-sun:04:30",
+            copy_tags_to_snapshot=True,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=not args.final_snapshot,
+            final_snapshot_identifier=f"{physical}-final" if args.final_snapshot else None,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            performance_insights_enabled=False,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            # Changes wait for the maintenance window unless a person applies them on purpose.
+            apply_immediately=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+        )
+        secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
+        self.connection = DatabaseConnection(
+            host=instance.address,
+            port=DB_PORT,
+            name=DB_NAME,
+            secret_arn=secret_arn,
+            security_group_id=security_group.id,
+        )
+        self.identifier = instance.identifier
+        self.endpoint = instance.endpoint
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "endpoint": self.endpoint,
+                "address": instance.address,
+                "masterSecretArn": secret_arn,
+                "securityGroupId": security_group.id,
+            }
+        )
+
+
+def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+    arn = secrets[0].secret_arn if secrets else None
+    if not arn:
+        raise ValueError("RDS reported no managed master user secret (manage_master_user_password is off?)")
+    return arn

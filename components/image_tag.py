@@ -1,0 +1,112 @@
+"""A Docker image tag derived from exactly the files that go into the image.
+
+The tag changes when, and only when, something the Dockerfile copies into the image changes (or the
+Dockerfile itself, or the platform). An unchanged service therefore keeps its image name, and pulumi-docker
+neither rebuilds nor re-pushes it; ECR's immutable tags can never hold two different builds under one tag.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import shlex
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+# Never part of an image's meaning, even when a Dockerfile copies a whole directory.
+_ALWAYS_IGNORED = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+_IGNORED_SUFFIXES = (".pyc", ".pyo")
+
+
+def dockerfile_sources(dockerfile_text: str) -> list[str]:
+    """The build-context paths the COPY and ADD instructions read (not those copied from other stages)."""
+    sources: list[str] = []
+    for instruction in _instructions(dockerfile_text):
+        keyword, _, rest = instruction.partition(" ")
+        if keyword.upper() not in {"COPY", "ADD"}:
+            continue
+        rest = rest.strip()
+        words = list(json.loads(rest)) if rest.startswith("[") else shlex.split(rest)
+        flags = [word for word in words if word.startswith("--")]
+        if any(flag.startswith("--from=") for flag in flags):
+            continue
+        paths = [word for word in words if not word.startswith("--")]
+        sources.extend(paths[:-1])  # the last word is the destination
+    return sources
+
+
+def _instructions(text: str) -> Iterator[str]:
+    """Dockerfile instructions with comments dropped and line continuations joined."""
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        current += line
+        if current:
+            yield current
+        current = ""
+    if current.strip():
+        yield current
+
+
+def _dockerignore(context: Path) -> list[str]:
+    path = context / ".dockerignore"
+    if not path.exists():
+        return []
+    patterns = [
+        line.strip().lstrip("/")
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    # Re-inclusions (!pattern) are not modelled: ignoring the whole file then only hashes too much, which
+    # costs a rebuild, where hashing too little would skip one.
+    return [] if any(p.startswith("!") for p in patterns) else patterns
+
+
+def _included(relative: str, ignore: list[str]) -> bool:
+    parts = relative.split("/")
+    if any(part in _ALWAYS_IGNORED for part in parts) or relative.endswith(_IGNORED_SUFFIXES):
+        return False
+    return not any(
+        fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
+        for pattern in ignore
+    )
+
+
+def context_files(context: Path, sources: Iterable[str]) -> list[Path]:
+    """Every file under the context the given COPY sources name, sorted and de-duplicated."""
+    ignore = _dockerignore(context)
+    found: set[Path] = set()
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            raise ValueError(f"ADD from a URL ({source}) cannot be content-hashed; download it in a RUN step")
+        pattern = source.lstrip("/") or "."
+        matches = [context] if pattern in {".", "./"} else sorted(context.glob(pattern))
+        if not matches:
+            raise FileNotFoundError(f"the Dockerfile copies {source}, which is not in {context}")
+        for match in matches:
+            candidates = [match] if match.is_file() else [p for p in match.rglob("*") if p.is_file()]
+            for candidate in candidates:
+                if _included(candidate.relative_to(context).as_posix(), ignore):
+                    found.add(candidate)
+    return sorted(found)
+
+
+def content_tag(context: Path, dockerfile: Path, platform: str) -> str:
+    """`src-<16 hex>`: SHA-256 over the Dockerfile, the platform and every copied file (path and bytes)."""
+    if not dockerfile.is_file():
+        raise FileNotFoundError(f"no Dockerfile at {dockerfile}")
+    text = dockerfile.read_text()
+    digest = hashlib.sha256()
+    digest.update(b"platform\0" + platform.encode() + b"\0dockerfile\0" + text.encode() + b"\0")
+    for path in context_files(context, dockerfile_sources(text)):
+        digest.update(path.relative_to(context).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return "src-" + digest.hexdigest()[:16]
