@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from workflow_rules import (
+
+from tests.ci.workflow_rules import (
     ROOT,
     WORKFLOWS,
     ancestors,
