@@ -1,0 +1,48 @@
+"""The gateway's request pipeline, inside the runtime's request-id, metrics and error middlewares."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway.keys import CONFIG, FORWARDED, GUARD, PRINCIPAL
+from gateway.security import add_security_headers
+from stockwiz_runtime.problems import ProblemError
+
+API_PREFIX = "/api/"
+
+
+def is_api(path: str) -> bool:
+    return path.startswith(API_PREFIX) or path == "/api"
+
+
+@web.middleware
+async def api_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    config = request.app[CONFIG]
+    forwarded = request.app[GUARD].forwarding.resolve(
+        request.remote, request.headers, request.scheme, request.host
+    )
+    request[FORWARDED] = forwarded
+    if not is_api(request.path):
+        return await handler(request)
+    principal = request.app[GUARD].admit(
+        request.method, request.headers.get("Authorization"), forwarded.client
+    )
+    if principal is not None:
+        request[PRINCIPAL] = principal
+    length = request.content_length
+    if length is not None and length > config.max_body_bytes:
+        # Refused before a byte of the body is read.
+        raise ProblemError(
+            413,
+            f"The body is {length} bytes; the limit is {config.max_body_bytes}.",
+            kind="body-too-large",
+        )
+    return await handler(request)
+
+
+async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    forwarded = request.get(FORWARDED)
+    https = forwarded.proto == "https" if forwarded is not None else request.secure
+    add_security_headers(response, https=https)
+    request.app[GUARD].cors.decorate(request, response)

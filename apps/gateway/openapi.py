@@ -1,0 +1,172 @@
+"""The gateway's OpenAPI document: its own routes (UI, health, composed views) plus every product and
+inventory route it proxies, taken from the services' own documents under the /api prefix, so the
+description of the proxied API cannot drift from the services that implement it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from stockwiz_runtime import openapi as oa
+
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+# Problems the gateway itself can answer on any /api route.
+GATEWAY_PROBLEMS = (401, 403, 413, 429, 502, 503, 504)
+PROXIED_PREFIXES = ("/products", "/inventory")
+API_PREFIX = "/api"
+
+STOCK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The product's stock: total over every warehouse, the main warehouse (most units) "
+    "and the per-warehouse breakdown. Absent when the product has no stock record.",
+    "required": ["quantity", "warehouse", "warehouses"],
+    "properties": {
+        "quantity": {"type": "integer", "minimum": 0},
+        "warehouse": {"type": "string"},
+        "warehouses": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "warehouse", "quantity", "reorder_point"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "warehouse": {"type": "string"},
+                    "quantity": {"type": "integer", "minimum": 0},
+                    "reorder_point": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+    },
+}
+PRODUCT_WITH_STOCK: dict[str, Any] = {
+    "description": "A product (see Product) with its stock.",
+    "allOf": [
+        {"$ref": "#/components/schemas/Product"},
+        {"type": "object", "properties": {"inventory": {"$ref": "#/components/schemas/Stock"}}},
+    ],
+}
+HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "service", "downstream_services"],
+    "properties": {
+        "status": {"enum": ["healthy", "unhealthy"]},
+        "service": {"const": "api-gateway"},
+        "downstream_services": {
+            "type": "object",
+            "properties": {
+                "product_service": {"enum": ["healthy", "unhealthy"]},
+                "inventory_service": {"enum": ["healthy", "unhealthy"]},
+            },
+        },
+    },
+}
+
+
+NAME_PARAMETER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _secured(operation: dict[str, Any]) -> dict[str, Any]:
+    operation = copy.deepcopy(operation)
+    operation["security"] = BEARER
+    responses = operation.setdefault("responses", {})
+    for status in GATEWAY_PROBLEMS:
+        responses.setdefault(str(status), oa.problem(status))
+    return operation
+
+
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The gateway's own routes; `merge_service_document` adds the proxied ones when the services answer."""
+    product_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    paths: dict[str, Any] = {
+        "/": {"get": {"summary": "The web UI.", "tags": ["ui"], "responses": {"200": _html("The web UI")}}},
+        "/static/{name}": {
+            "get": {
+                "summary": "Web UI assets, with ETags (If-None-Match answers 304).",
+                "tags": ["ui"],
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "The file"},
+                    "304": {"description": "Not modified"},
+                    "404": oa.problem(404),
+                },
+            }
+        },
+        "/api/products/{id}": {
+            "parameters": [product_id],
+            "get": _secured(
+                {
+                    "summary": "One product with its stock (two concurrent backend calls).",
+                    "tags": ["composed"],
+                    "responses": oa.responses(
+                        {"200": oa.ok_json({"$ref": "#/components/schemas/ProductWithStock"})}, 404
+                    ),
+                }
+            ),
+        },
+        "/api/products-full": {
+            "get": _secured(
+                {
+                    "summary": "A page of products with their stock; the filters and pagination of "
+                    "/api/products. Two backend calls whatever the page size.",
+                    "tags": ["composed"],
+                    "responses": oa.responses(
+                        {
+                            "200": oa.ok_json(
+                                {"type": "array", "items": {"$ref": "#/components/schemas/ProductWithStock"}}
+                            )
+                        },
+                        422,
+                    ),
+                }
+            )
+        },
+    }
+    document = oa.document(
+        title="StockWiz API gateway",
+        version="1.0.0",
+        description=(
+            "The public StockWiz API. /api/products... and /api/inventory... are the product and inventory "
+            "services' routes under the /api prefix; every /api request needs 'Authorization: Bearer "
+            "<token>' when tokens are configured (read tokens may GET and HEAD only). Errors are "
+            "application/problem+json (RFC 9457)."
+        ),
+        paths=paths,
+        schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK},
+    )
+    document["paths"]["/health"] = {
+        "get": {
+            "summary": "Health in the earlier StockWiz shape: 200 when both services are ready, else 503.",
+            "tags": ["operations"],
+            "responses": {"200": oa.ok_json(HEALTH_SCHEMA), "503": oa.ok_json(HEALTH_SCHEMA, "Unhealthy")},
+        }
+    }
+    document["components"]["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API token (swz_...)."}
+    }
+    document["x-stockwiz-services"] = {}
+    return document
+
+
+def merge_service_document(document: dict[str, Any], service: str, service_document: dict[str, Any]) -> None:
+    """Add a service's routes under /api (in place). The gateway's own operations win where both exist
+    (GET /api/products/{id} is composed); the service's other methods on that path are kept."""
+    paths = document["paths"]
+    for path, item in service_document.get("paths", {}).items():
+        if not path.startswith(PROXIED_PREFIXES):
+            continue
+        public = paths.setdefault(API_PREFIX + path, {})
+        for method, operation in item.items():
+            if method == "parameters":
+                public.setdefault("parameters", copy.deepcopy(operation))
+            elif isinstance(operation, dict) and method not in public:
+                public[method] = _secured({**operation, "tags": [service]})
+    schemas = document["components"]["schemas"]
+    for name, schema in service_document.get("components", {}).get("schemas", {}).items():
+        schemas.setdefault(name, copy.deepcopy(schema))
+    document["x-stockwiz-services"][service] = service_document.get("info", {}).get("version", "unknown")
