@@ -166,10 +166,11 @@ class StackConfig:
             log_retention_days=reader.integer("logRetentionDays", cls.log_retention_days, 1, 3653),
             alert_emails=reader.strings("alertEmails", (), _check_email),
         )
-        config._check_combinations()
+        config.validate()
         return config
 
-    def _check_combinations(self) -> None:
+    def validate(self) -> None:
+        """Checks that span several settings (single values are checked as they are read)."""
         memory = FARGATE_MEMORY_BY_CPU[self.task_cpu]
         if self.task_memory not in memory:
             raise StockwizConfigError(

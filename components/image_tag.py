@@ -7,9 +7,9 @@ neither rebuilds nor re-pushes it; ECR's immutable tags can never hold two diffe
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
+import re
 import shlex
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -56,33 +56,61 @@ def _instructions(text: str) -> Iterator[str]:
         yield current
 
 
-def _dockerignore(context: Path) -> list[str]:
+def _dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """The context's .dockerignore as (re-include?, pattern) rules, in file order."""
     path = context / ".dockerignore"
     if not path.exists():
         return []
-    patterns = [
-        line.strip().lstrip("/")
-        for line in path.read_text().splitlines()
-        if line.strip() and not line.strip().startswith("#")
-    ]
-    # Re-inclusions (!pattern) are not modelled: ignoring the whole file then only hashes too much, which
-    # costs a rebuild, where hashing too little would skip one.
-    return [] if any(p.startswith("!") for p in patterns) else patterns
+    rules: list[tuple[bool, re.Pattern[str]]] = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:].strip() if negated else line
+        rules.append((negated, _glob_regex(pattern.strip("/"))))
+    return rules
 
 
-def _included(relative: str, ignore: list[str]) -> bool:
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Docker's matching: `*` and `?` stay within one path segment, `**` spans any number of them."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1 :]:
+            end = pattern.index("]", i + 1)
+            members = pattern[i + 1 : end].replace("\\", "\\\\")
+            members = "^" + members[1:] if members.startswith(("!", "^")) else members
+            out, i = out + "[" + members + "]", end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + "$")
+
+
+def _included(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
     parts = relative.split("/")
     if any(part in _ALWAYS_IGNORED for part in parts) or relative.endswith(_IGNORED_SUFFIXES):
         return False
-    return not any(
-        fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
-        for pattern in ignore
-    )
+    # As in Docker, the last rule matching the file or one of its directories decides.
+    ancestors = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    excluded = False
+    for negated, regex in rules:
+        if any(regex.match(path) for path in ancestors):
+            excluded = not negated
+    return not excluded
 
 
 def context_files(context: Path, sources: Iterable[str]) -> list[Path]:
     """Every file under the context the given COPY sources name, sorted and de-duplicated."""
-    ignore = _dockerignore(context)
+    rules = _dockerignore(context)
     found: set[Path] = set()
     for source in sources:
         if source.startswith(("http://", "https://")):
@@ -94,7 +122,7 @@ def context_files(context: Path, sources: Iterable[str]) -> list[Path]:
         for match in matches:
             candidates = [match] if match.is_file() else [p for p in match.rglob("*") if p.is_file()]
             for candidate in candidates:
-                if _included(candidate.relative_to(context).as_posix(), ignore):
+                if _included(candidate.relative_to(context).as_posix(), rules):
                     found.add(candidate)
     return sorted(found)
 

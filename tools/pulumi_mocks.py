@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -66,6 +66,9 @@ class SynthResource:
     # Top-level inputs that were secret (Output.secret or an additional secret output upstream).
     secret_inputs: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
+    protect: bool = False
+    delete_before_replace: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -503,9 +506,20 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
             outputs=outputs,
             secret_inputs=tuple(sorted(secret_inputs)),
             depends_on=tuple(request.dependencies),
+            ignore_changes=tuple(request.ignoreChanges),
+            protect=bool(request.protect),
+            delete_before_replace=bool(request.deleteBeforeReplace),
         )
         self.recorder.order.append(urn)
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        # A component's registered outputs are its outputs (the stack's own are read from the program).
+        resource = self.recorder.resources.get(request.urn)
+        if resource is not None and resource.type != "pulumi:pulumi:Stack":
+            outputs, _ = _plain(rpc.deserialize_properties(request.outputs))
+            self.recorder.resources[request.urn] = replace(resource, outputs=outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 def _plain(value: Any) -> tuple[Any, set[str]]:
@@ -631,11 +645,18 @@ def _fresh_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         asyncio.set_event_loop(previous)
 
 
-def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Synthesis:
-    """Run `__main__.py` for `stack` under the mocks and return everything it registered.
+def run_program(
+    stack: str,
+    program: Callable[[], None],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    executor: ThreadPoolExecutor | None = None,
+) -> Synthesis:
+    """Run `program` as stack `stack` under the mocks and return everything it registered.
 
     Raises whatever the program raises (a StockwizConfigError for a bad setting, an exception from an
-    `apply`), after the runtime has settled.
+    `apply`), after the runtime has settled. `executor` replaces the InlineExecutor only to demonstrate why
+    it is needed.
     """
     config = stack_config(stack, overrides)
     region = config.get("aws:region", "eu-west-1")
@@ -644,15 +665,12 @@ def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> 
     mocks = StockwizMocks(stack, region, default_tags, recorder)
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
-    loop.set_default_executor(InlineExecutor())
+    loop.set_default_executor(executor or InlineExecutor())
     with _fresh_runtime(loop):
         set_all_config(config)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         root = pulumi_settings.get_root_resource()
         assert isinstance(root, pulumi.runtime.stack.Stack)
-
-        def program() -> None:
-            runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
 
         async def run_and_collect() -> dict[str, Any]:
             await run_pulumi_func(program)
@@ -675,6 +693,15 @@ def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> 
     )
     resources = [recorder.resources[urn] for urn in recorder.order if urn != stack_urn]
     return Synthesis(stack=stack, resources=[stack_resource, *resources], invokes=recorder.invokes)
+
+
+def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Synthesis:
+    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`."""
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
+
+    return run_program(stack, program, overrides)
 
 
 def synthesize(stack: str, overrides: Mapping[str, Any] | None = None) -> list[SynthResource]:
