@@ -1,0 +1,319 @@
+"""The inventory service's OpenAPI document (request bodies from the validating models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inventory.schemas import (
+    MAX_QUANTITY,
+    MAX_SUMMARY_IDS,
+    REASONS,
+    AdjustRequest,
+    InventoryCreate,
+    InventoryUpdate,
+    TransferRequest,
+)
+from stockwiz_runtime import openapi as oa
+from stockwiz_runtime.validation import MAX_ID, MAX_PAGE_SIZE
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_ID = {"type": "integer", "minimum": 1}
+_QUANTITY = {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY}
+RECORD_FIELDS = ["id", "product_id", "warehouse", "quantity", "reorder_point", "last_updated", "version"]
+RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Stock of one product in one warehouse.",
+    "required": RECORD_FIELDS,
+    "properties": {
+        "id": _ID,
+        "product_id": _ID,
+        "warehouse": {"type": "string"},
+        "quantity": _QUANTITY,
+        "reorder_point": {**_QUANTITY, "description": "Low stock when quantity <= reorder_point."},
+        "last_updated": {"type": "string", "format": "date-time"},
+        "version": {"type": "integer", "minimum": 1, "description": "Also the record's ETag."},
+    },
+}
+MOVEMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One entry of the append-only ledger; a record's movements sum to its quantity.",
+    "required": [
+        "id",
+        "inventory_id",
+        "product_id",
+        "warehouse",
+        "delta",
+        "quantity_after",
+        "reason",
+        "note",
+        "reference",
+        "request_id",
+        "created_at",
+    ],
+    "properties": {
+        "id": _ID,
+        "inventory_id": _ID,
+        "product_id": _ID,
+        "warehouse": {"type": "string"},
+        "delta": {"type": "integer"},
+        "quantity_after": _QUANTITY,
+        "reason": {"enum": list(REASONS)},
+        "note": {"type": ["string", "null"]},
+        "reference": {"type": ["string", "null"]},
+        "request_id": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+PRODUCT_STOCK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The upstream single-record shape kept meaningful across warehouses: quantity is the "
+    "total, id/warehouse/reorder_point those of the main warehouse (most units; oldest record on a tie).",
+    "required": ["id", "product_id", "quantity", "warehouse", "reorder_point", "last_updated", "warehouses"],
+    "properties": {
+        "id": _ID,
+        "product_id": _ID,
+        "quantity": {"type": "integer", "minimum": 0},
+        "warehouse": {"type": "string"},
+        "reorder_point": _QUANTITY,
+        "last_updated": {"type": "string", "format": "date-time"},
+        "warehouses": {"type": "array", "items": _ref("InventoryRecord")},
+    },
+}
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Keyed by product id; products without stock records are absent.",
+    "propertyNames": {"pattern": r"^[1-9][0-9]*$"},
+    "additionalProperties": {
+        "type": "object",
+        "required": ["quantity", "warehouse", "warehouses"],
+        "properties": {
+            "quantity": {"type": "integer", "minimum": 0},
+            "warehouse": {"type": "string"},
+            "warehouses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "warehouse", "quantity", "reorder_point"],
+                    "properties": {
+                        "id": _ID,
+                        "warehouse": {"type": "string"},
+                        "quantity": _QUANTITY,
+                        "reorder_point": _QUANTITY,
+                    },
+                },
+            },
+        },
+    },
+}
+TRANSFER_RESULT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["product_id", "quantity", "from", "to"],
+    "properties": {
+        "product_id": _ID,
+        "quantity": {"type": "integer", "minimum": 1},
+        "from": _ref("InventoryRecord"),
+        "to": _ref("InventoryRecord"),
+    },
+}
+
+ETAG = {"ETag": {"description": "The record's version, for If-Match.", "schema": {"type": "string"}}}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request with the same key.",
+        "schema": {"type": "string"},
+    }
+}
+PAGE_HEADERS = {
+    "X-Total-Count": {"description": "Items matching the filters.", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page, as <...>; rel="next".', "schema": {"type": "string"}},
+}
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+PRODUCT_ID_PARAMETER = {
+    "name": "product_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag from a previous read; a stale one is refused with 412. Without it the write is "
+    "unconditional.",
+    "schema": {"type": "string"},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A unique key (a UUID) per intended change: a retry with the same key and body returns "
+    "the first response and changes nothing; the same key with another body is a 422. Keys expire after "
+    "IDEMPOTENCY_KEY_TTL_HOURS (24 by default).",
+    "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+PAGING = [
+    _query(
+        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 100}, "Page size."
+    ),
+    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip."),
+]
+RECORD_FILTERS = [
+    _query("product_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "Only this product."),
+    _query("warehouse", {"type": "string", "minLength": 1, "maxLength": 100}, "Only this warehouse (exact)."),
+]
+MOVEMENT_FILTERS = [*RECORD_FILTERS, _query("reason", {"enum": list(REASONS)}, "Only this reason.")]
+
+
+def _list(items: str, summary: str, parameters: list[dict[str, Any]], *problems: int) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": oa.responses(
+            {"200": oa.ok_json({"type": "array", "items": _ref(items)}, headers=PAGE_HEADERS)}, 422, *problems
+        ),
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    record = oa.ok_json(_ref("InventoryRecord"), headers=ETAG)
+    paths = {
+        "/inventory": {
+            "get": _list(
+                "InventoryRecord",
+                "List stock records by id (a bare array; pagination in headers).",
+                [
+                    *RECORD_FILTERS,
+                    *PAGING,
+                ],
+            ),
+            "post": {
+                "summary": "Create the stock record of a product in a warehouse (a `create` movement).",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": oa.request_body(InventoryCreate),
+                "responses": oa.responses(
+                    {"201": oa.ok_json(_ref("InventoryRecord"), "Created", {**ETAG, **REPLAYED})},
+                    400,
+                    409,
+                    413,
+                    415,
+                    422,
+                ),
+            },
+        },
+        "/inventory/low-stock": {
+            "get": _list(
+                "InventoryRecord",
+                "Records with quantity <= reorder_point, by id.",
+                [*RECORD_FILTERS, *PAGING],
+            )
+        },
+        "/inventory/summary": {
+            "get": {
+                "summary": "Total and per-warehouse stock of several products in one call.",
+                "parameters": [
+                    {
+                        "name": "product_ids",
+                        "in": "query",
+                        "required": True,
+                        "description": f"Comma-separated product ids (at most {MAX_SUMMARY_IDS}).",
+                        "schema": {"type": "string", "pattern": r"^\d+(,\d+)*$"},
+                    }
+                ],
+                "responses": oa.responses({"200": oa.ok_json(_ref("StockSummary"))}, 422),
+            }
+        },
+        "/inventory/movements": {
+            "get": _list("Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *PAGING]),
+        },
+        "/inventory/transfer": {
+            "post": {
+                "summary": "Move units between two warehouses of a product; the target record is created if "
+                "missing. Both records change or neither does.",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": oa.request_body(TransferRequest),
+                "responses": oa.responses(
+                    {"200": oa.ok_json(_ref("TransferResult"), headers=REPLAYED)},
+                    400,
+                    404,
+                    409,
+                    413,
+                    415,
+                    422,
+                ),
+            }
+        },
+        "/inventory/product/{product_id}": {
+            "parameters": [PRODUCT_ID_PARAMETER],
+            "get": {
+                "summary": "A product's stock: total, main warehouse, and every warehouse's record.",
+                "responses": oa.responses({"200": oa.ok_json(_ref("ProductStock"))}, 404),
+            },
+        },
+        "/inventory/{id}": {
+            "parameters": [ID_PARAMETER],
+            "get": {"summary": "One stock record.", "responses": oa.responses({"200": record}, 404)},
+            "put": {
+                "summary": "Set absolute values; a quantity is recorded as a `count` movement.",
+                "parameters": [IF_MATCH],
+                "requestBody": oa.request_body(InventoryUpdate),
+                "responses": oa.responses({"200": record}, 404, 409, 412, 413, 415, 422),
+            },
+            "delete": {
+                "summary": "Delete a stock record; its units leave the ledger as a `delete` movement.",
+                "parameters": [IF_MATCH],
+                "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 412),
+            },
+        },
+        "/inventory/{id}/adjust": {
+            "parameters": [ID_PARAMETER],
+            "post": {
+                "summary": "Add or take units atomically; taking more than is there is a 409 and changes "
+                "nothing.",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": oa.request_body(AdjustRequest),
+                "responses": oa.responses(
+                    {"200": oa.ok_json(_ref("InventoryRecord"), headers={**ETAG, **REPLAYED})},
+                    400,
+                    404,
+                    409,
+                    413,
+                    415,
+                    422,
+                ),
+            },
+        },
+        "/inventory/{id}/movements": {
+            "parameters": [ID_PARAMETER],
+            "get": _list(
+                "Movement",
+                "A record's ledger, newest first (readable after the record is deleted).",
+                [*MOVEMENT_FILTERS, *PAGING],
+                404,
+            ),
+        },
+    }
+    return oa.document(
+        title="StockWiz inventory service",
+        version="1.0.0",
+        description="Stock per product and warehouse; every change is an atomic movement in a ledger. Errors "
+        "are application/problem+json (RFC 9457).",
+        paths=paths,
+        schemas={
+            "InventoryRecord": RECORD_SCHEMA,
+            "Movement": MOVEMENT_SCHEMA,
+            "ProductStock": PRODUCT_STOCK_SCHEMA,
+            "StockSummary": SUMMARY_SCHEMA,
+            "TransferResult": TRANSFER_RESULT_SCHEMA,
+            **oa.schemas_of(InventoryCreate, InventoryUpdate, AdjustRequest, TransferRequest),
+        },
+    )

@@ -1,0 +1,127 @@
+"""What the inventory API accepts: request bodies, list queries, and the movement reasons."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field, field_validator, model_validator
+
+from stockwiz_runtime.validation import (
+    MAX_ID,
+    Limit,
+    Offset,
+    QueryModel,
+    RequestModel,
+    SingleLine,
+    StrictInt,
+    Text,
+    parse_id_list,
+)
+
+# A billion units per record keeps every sum of two quantities inside the 32-bit integer columns.
+MAX_QUANTITY = 1_000_000_000
+MAX_SUMMARY_IDS = 1000
+
+# Reasons a client gives to POST /inventory/{id}/adjust, and the sign each one requires of the delta.
+AdjustReason = Literal["receive", "return", "ship", "damage", "adjust"]
+POSITIVE_REASONS = frozenset({"receive", "return"})
+NEGATIVE_REASONS = frozenset({"ship", "damage"})
+# Reasons only the service writes: record creation, absolute set (a stock count), transfers, deletion.
+ServiceReason = Literal["create", "count", "transfer_in", "transfer_out", "delete"]
+Reason = Literal[AdjustReason, ServiceReason]
+REASONS: tuple[str, ...] = get_args(AdjustReason) + get_args(ServiceReason)
+
+ProductId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Quantity = Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+Warehouse = Annotated[SingleLine, Field(min_length=1, max_length=100)]
+Note = Annotated[Text, Field(max_length=1000)]
+Reference = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+
+
+class InventoryCreate(RequestModel):
+    product_id: ProductId
+    warehouse: Warehouse
+    quantity: Quantity = 0
+    reorder_point: Quantity | None = Field(
+        None, description="Defaults to the service's DEFAULT_REORDER_POINT."
+    )
+    note: Note | None = None
+    reference: Reference | None = None
+
+
+class InventoryUpdate(RequestModel):
+    """Absolute values (upstream PUT): only the fields sent change; a new quantity is a `count` movement."""
+
+    quantity: Quantity = None  # type: ignore[assignment]
+    warehouse: Warehouse = None  # type: ignore[assignment]
+    reorder_point: Quantity = None  # type: ignore[assignment]
+    note: Note | None = None
+    reference: Reference | None = None
+
+    @field_validator("quantity", "warehouse", "reorder_point", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null; omit the field to leave it unchanged")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        fields = self.model_fields_set & {"quantity", "warehouse", "reorder_point"}
+        return {field: getattr(self, field) for field in fields}
+
+
+class AdjustRequest(RequestModel):
+    delta: Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+    reason: AdjustReason
+    note: Note | None = None
+    reference: Reference | None = None
+
+    @model_validator(mode="after")
+    def _sign_matches_reason(self) -> AdjustRequest:
+        if self.delta == 0:
+            raise ValueError("delta must not be 0")
+        if self.reason in POSITIVE_REASONS and self.delta < 0:
+            raise ValueError(f"a {self.reason} adds stock: delta must be positive")
+        if self.reason in NEGATIVE_REASONS and self.delta > 0:
+            raise ValueError(f"a {self.reason} takes stock: delta must be negative")
+        return self
+
+
+class TransferRequest(RequestModel):
+    product_id: ProductId
+    from_warehouse: Warehouse
+    to_warehouse: Warehouse
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
+    note: Note | None = None
+    reference: Reference | None = None
+
+    @model_validator(mode="after")
+    def _two_warehouses(self) -> TransferRequest:
+        if self.from_warehouse == self.to_warehouse:
+            raise ValueError("from_warehouse and to_warehouse must differ")
+        return self
+
+
+QueryProductId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class InventoryQuery(QueryModel):
+    product_id: QueryProductId | None = None
+    warehouse: Warehouse | None = None
+    limit: Limit = 100
+    offset: Offset = 0
+
+
+class MovementQuery(InventoryQuery):
+    reason: Reason | None = None
+
+
+class SummaryQuery(QueryModel):
+    product_ids: list[int]
+
+    @field_validator("product_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_id_list(value, field="product_ids", max_count=MAX_SUMMARY_IDS)
+        return value

@@ -1,0 +1,597 @@
+"""Stock and its ledger, as plain async functions over a Database (no HTTP here).
+
+Every change of a quantity is one guarded statement plus its movement, in one transaction: concurrent
+writers never lose an update and never take stock below zero, and the sum of a record's movements always
+equals its quantity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inventory.idempotency import Change
+from inventory.schemas import (
+    MAX_QUANTITY,
+    AdjustRequest,
+    InventoryCreate,
+    InventoryQuery,
+    InventoryUpdate,
+    MovementQuery,
+    TransferRequest,
+)
+from inventory.tables import inventory, products, stock_movements
+from stockwiz_runtime.db import Database
+from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
+from stockwiz_runtime.http import precondition_failed
+from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
+from stockwiz_runtime.request_context import current_request_id
+
+log = logging.getLogger("stockwiz.inventory")
+
+_RECORD_COLUMNS = (
+    inventory.c.id,
+    inventory.c.product_id,
+    inventory.c.warehouse,
+    inventory.c.quantity,
+    inventory.c.reorder_point,
+    inventory.c.last_updated,
+    inventory.c.version,
+)
+_MOVEMENT_COLUMNS = tuple(stock_movements.c)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stock record as the API shows it; `version` is also its ETag."""
+
+    data: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        return int(self.data["version"])
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive timestamps; everything we store is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def record_json(row: sa.RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "product_id": row["product_id"],
+        "warehouse": row["warehouse"],
+        "quantity": row["quantity"],
+        "reorder_point": row["reorder_point"],
+        "last_updated": _utc(row["last_updated"]),
+        "version": row["version"],
+    }
+
+
+def movement_json(row: sa.RowMapping) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "inventory_id": row["inventory_id"],
+        "product_id": row["product_id"],
+        "warehouse": row["warehouse"],
+        "delta": row["delta"],
+        "quantity_after": row["quantity_after"],
+        "reason": row["reason"],
+        "note": row["note"],
+        "reference": row["reference"],
+        "request_id": row["request_id"],
+        "created_at": _utc(row["created_at"]),
+    }
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT on both backends."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def _missing(inventory_id: int) -> ProblemError:
+    return not_found(f"stock record {inventory_id} does not exist")
+
+
+def _unknown_product(product_id: int) -> ProblemError:
+    return ProblemError(
+        422,
+        f"product {product_id} does not exist; create it in the product service first",
+        kind="unknown-product",
+        errors=[FieldError("product_id", f"product {product_id} does not exist", "unknown_product")],
+    )
+
+
+def _movement(
+    record: sa.RowMapping | dict[str, Any],
+    delta: int,
+    reason: str,
+    now: datetime,
+    note: str | None = None,
+    reference: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "inventory_id": record["id"],
+        "product_id": record["product_id"],
+        "warehouse": record["warehouse"],
+        "delta": delta,
+        "quantity_after": record["quantity"],
+        "reason": reason,
+        "note": note,
+        "reference": reference,
+        "request_id": current_request_id(),
+        "created_at": now,
+    }
+
+
+async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any]]) -> None:
+    await conn.execute(sa.insert(stock_movements).values(movements))
+
+
+async def _apply_delta(conn: AsyncConnection, inventory_id: int, delta: int, now: datetime) -> sa.RowMapping:
+    """Add `delta` in one guarded UPDATE: the row lock orders concurrent writers and each re-checks the guard
+    against the quantity the previous one committed. Refused (nothing changed) with 404 or 409."""
+    guard = inventory.c.quantity >= -delta if delta < 0 else inventory.c.quantity <= MAX_QUANTITY - delta
+    row = (
+        (
+            await conn.execute(
+                sa.update(inventory)
+                .where(inventory.c.id == inventory_id, guard)
+                .values(
+                    quantity=inventory.c.quantity + delta,
+                    version=inventory.c.version + 1,
+                    last_updated=now,
+                )
+                .returning(*_RECORD_COLUMNS)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is not None:
+        return row
+    available = await conn.scalar(sa.select(inventory.c.quantity).where(inventory.c.id == inventory_id))
+    if available is None:
+        raise _missing(inventory_id)
+    if delta < 0:
+        raise conflict(
+            f"stock record {inventory_id} holds {available}; cannot take {-delta}",
+            kind="insufficient-stock",
+            available=available,
+            requested=-delta,
+        )
+    raise conflict(
+        f"stock record {inventory_id} holds {available}; adding {delta} would exceed {MAX_QUANTITY}",
+        kind="stock-limit-exceeded",
+        available=available,
+        requested=delta,
+    )
+
+
+# Reads
+
+
+def _filters(query: InventoryQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.product_id is not None:
+        conditions.append(inventory.c.product_id == query.product_id)
+    if query.warehouse is not None:
+        conditions.append(inventory.c.warehouse == query.warehouse)
+    return conditions
+
+
+async def _record_page(db: Database, query: InventoryQuery, *extra: sa.ColumnElement[bool]) -> Page:
+    conditions = [*_filters(query), *extra]
+    select_page = (
+        sa.select(*_RECORD_COLUMNS)
+        .where(*conditions)
+        .order_by(inventory.c.id)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    count = sa.select(sa.func.count()).select_from(inventory).where(*conditions)
+    async with db.read() as conn:
+        rows = (await conn.execute(select_page)).mappings().all()
+        total = int(await conn.scalar(count) or 0)
+    return Page([record_json(row) for row in rows], total)
+
+
+LOW_STOCK = inventory.c.quantity <= inventory.c.reorder_point
+
+
+async def list_records(db: Database, query: InventoryQuery) -> Page:
+    return await _record_page(db, query)
+
+
+async def low_stock(db: Database, query: InventoryQuery) -> Page:
+    return await _record_page(db, query, LOW_STOCK)
+
+
+async def count_low_stock(db: Database) -> int:
+    async with db.read() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(inventory).where(LOW_STOCK)) or 0)
+
+
+async def get_record(db: Database, inventory_id: int) -> Record:
+    async with db.read() as conn:
+        row = (
+            (await conn.execute(sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise _missing(inventory_id)
+    return Record(record_json(row))
+
+
+def _main_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    # The warehouse holding the most units; the oldest record wins a tie, so the answer is stable.
+    return max(records, key=lambda record: (record["quantity"], -record["id"]))
+
+
+async def _records_of_products(
+    conn: AsyncConnection, product_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    rows = (
+        (
+            await conn.execute(
+                sa.select(*_RECORD_COLUMNS)
+                .where(inventory.c.product_id.in_(product_ids))
+                .order_by(inventory.c.product_id, inventory.c.warehouse)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["product_id"], []).append(record_json(row))
+    return grouped
+
+
+async def product_stock(db: Database, product_id: int) -> dict[str, Any]:
+    """The upstream shape (`quantity`, `warehouse`, `id` of one record) kept meaningful for a product held in
+    several warehouses: the total, the main warehouse and its record, plus every warehouse's record."""
+    async with db.read() as conn:
+        records = (await _records_of_products(conn, [product_id])).get(product_id)
+    if not records:
+        raise not_found(f"product {product_id} has no stock records")
+    main = _main_record(records)
+    return {
+        "id": main["id"],
+        "product_id": product_id,
+        "quantity": sum(record["quantity"] for record in records),
+        "warehouse": main["warehouse"],
+        "reorder_point": main["reorder_point"],
+        "last_updated": max(record["last_updated"] for record in records),
+        "warehouses": records,
+    }
+
+
+async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
+    async with db.read() as conn:
+        grouped = await _records_of_products(conn, product_ids)
+    return {
+        str(product_id): {
+            "quantity": sum(record["quantity"] for record in records),
+            "warehouse": _main_record(records)["warehouse"],
+            "warehouses": [
+                {
+                    "id": record["id"],
+                    "warehouse": record["warehouse"],
+                    "quantity": record["quantity"],
+                    "reorder_point": record["reorder_point"],
+                }
+                for record in records
+            ],
+        }
+        for product_id, records in grouped.items()
+    }
+
+
+async def movements(db: Database, query: MovementQuery, inventory_id: int | None = None) -> Page:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if inventory_id is not None:
+        conditions.append(stock_movements.c.inventory_id == inventory_id)
+    if query.product_id is not None:
+        conditions.append(stock_movements.c.product_id == query.product_id)
+    if query.warehouse is not None:
+        conditions.append(stock_movements.c.warehouse == query.warehouse)
+    if query.reason is not None:
+        conditions.append(stock_movements.c.reason == query.reason)
+    select_page = (
+        sa.select(*_MOVEMENT_COLUMNS)
+        .where(*conditions)
+        # Ids grow with time: newest first without a tie on equal timestamps.
+        .order_by(stock_movements.c.id.desc())
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    count = sa.select(sa.func.count()).select_from(stock_movements).where(*conditions)
+    async with db.read() as conn:
+        rows = (await conn.execute(select_page)).mappings().all()
+        total = int(await conn.scalar(count) or 0)
+        # A deleted record's history stays readable; a record that never existed is a 404.
+        if inventory_id is not None and total == 0:
+            exists = await conn.scalar(sa.select(inventory.c.id).where(inventory.c.id == inventory_id))
+            if exists is None:
+                raise _missing(inventory_id)
+    return Page([movement_json(row) for row in rows], total)
+
+
+# Writes. Each returns a Change so the idempotency layer can store and replay its response.
+
+
+async def create_record(conn: AsyncConnection, body: InventoryCreate, default_reorder_point: int) -> Change:
+    now = datetime.now(UTC)
+    reorder_point = default_reorder_point if body.reorder_point is None else body.reorder_point
+    statement = (
+        _insert(conn)(inventory)
+        .values(
+            product_id=body.product_id,
+            warehouse=body.warehouse,
+            quantity=body.quantity,
+            reorder_point=reorder_point,
+            version=1,
+            created_at=now,
+            last_updated=now,
+        )
+        .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
+        .returning(*_RECORD_COLUMNS)
+    )
+    try:
+        row = (await conn.execute(statement)).mappings().first()
+    except IntegrityError as error:
+        if "foreign key" not in str(error.orig).lower():
+            raise
+        raise _unknown_product(body.product_id) from None
+    if row is None:
+        existing = await conn.scalar(
+            sa.select(inventory.c.id).where(
+                inventory.c.product_id == body.product_id, inventory.c.warehouse == body.warehouse
+            )
+        )
+        raise conflict(
+            f"product {body.product_id} already has a stock record in {body.warehouse!r} (id {existing}); "
+            "change it with PUT or POST .../adjust",
+            kind="duplicate-stock-record",
+            existing_id=existing,
+        )
+    await _record_movements(conn, [_movement(row, body.quantity, "create", now, body.note, body.reference)])
+    return Change(201, record_json(row), (("create", body.quantity),))
+
+
+async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) -> Change:
+    now = datetime.now(UTC)
+    row = await _apply_delta(conn, inventory_id, body.delta, now)
+    await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
+    return Change(200, record_json(row), ((body.reason, body.delta),))
+
+
+async def _target_record(
+    conn: AsyncConnection, body: TransferRequest, default_reorder_point: int, now: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    """The id of the transfer's target record, created (with a zero `create` movement) when missing."""
+    statement = (
+        _insert(conn)(inventory)
+        .values(
+            product_id=body.product_id,
+            warehouse=body.to_warehouse,
+            quantity=0,
+            reorder_point=default_reorder_point,
+            version=1,
+            created_at=now,
+            last_updated=now,
+        )
+        .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
+        .returning(*_RECORD_COLUMNS)
+    )
+    created = (await conn.execute(statement)).mappings().first()
+    if created is not None:
+        return created["id"], [_movement(created, 0, "create", now, "created by a transfer", body.reference)]
+    target_id = await conn.scalar(
+        sa.select(inventory.c.id).where(
+            inventory.c.product_id == body.product_id, inventory.c.warehouse == body.to_warehouse
+        )
+    )
+    if target_id is None:  # deleted between the two statements
+        raise conflict("the target stock record changed during the transfer; retry", kind="transfer-conflict")
+    return int(target_id), []
+
+
+async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder_point: int) -> Change:
+    """Move stock between two warehouses of one product; both records change or neither does."""
+    now = datetime.now(UTC)
+    source_id = await conn.scalar(
+        sa.select(inventory.c.id).where(
+            inventory.c.product_id == body.product_id, inventory.c.warehouse == body.from_warehouse
+        )
+    )
+    if source_id is None:
+        raise not_found(f"product {body.product_id} has no stock record in {body.from_warehouse!r}")
+    target_id, ledger = await _target_record(conn, body, default_reorder_point, now)
+    deltas = {source_id: -body.quantity, target_id: body.quantity}
+    rows: dict[int, sa.RowMapping] = {}
+    # Rows are locked in id order whatever the direction, so A->B and B->A transfers cannot deadlock.
+    for inventory_id in sorted(deltas):
+        rows[inventory_id] = await _apply_delta(conn, inventory_id, deltas[inventory_id], now)
+    source, target = rows[source_id], rows[target_id]
+    ledger += [
+        _movement(source, -body.quantity, "transfer_out", now, body.note, body.reference),
+        _movement(target, body.quantity, "transfer_in", now, body.note, body.reference),
+    ]
+    await _record_movements(conn, ledger)
+    result = {
+        "product_id": body.product_id,
+        "quantity": body.quantity,
+        "from": record_json(source),
+        "to": record_json(target),
+    }
+    return Change(200, result, tuple((m["reason"], m["delta"]) for m in ledger))
+
+
+async def _locked_record(
+    conn: AsyncConnection, inventory_id: int, expected_version: int | None
+) -> sa.RowMapping:
+    # FOR UPDATE (ignored on SQLite, where BEGIN IMMEDIATE already excludes other writers) makes a concurrent
+    # writer with the same If-Match wait here and then see the version the first one committed.
+    row = (
+        (
+            await conn.execute(
+                sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise _missing(inventory_id)
+    if expected_version is not None and expected_version != row["version"]:
+        raise precondition_failed(row["version"])
+    return row
+
+
+async def update_record(
+    db: Database, inventory_id: int, body: InventoryUpdate, expected_version: int | None
+) -> Change:
+    """Absolute values, as the upstream PUT; a quantity sent is recorded as a `count` movement."""
+    changes = body.changes()
+    now = datetime.now(UTC)
+    try:
+        async with db.write() as conn:
+            current = await _locked_record(conn, inventory_id, expected_version)
+            if not changes:
+                return Change(200, record_json(current))
+            row = (
+                (
+                    await conn.execute(
+                        sa.update(inventory)
+                        .where(inventory.c.id == inventory_id)
+                        .values(**changes, version=inventory.c.version + 1, last_updated=now)
+                        .returning(*_RECORD_COLUMNS)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            recorded: tuple[tuple[str, int], ...] = ()
+            if "quantity" in changes:
+                delta = row["quantity"] - current["quantity"]
+                await _record_movements(
+                    conn, [_movement(row, delta, "count", now, body.note, body.reference)]
+                )
+                recorded = (("count", delta),)
+    except IntegrityError as error:
+        if "unique" not in str(error.orig).lower() and "duplicate" not in str(error.orig).lower():
+            raise
+        raise conflict(
+            f"product {current['product_id']} already has a stock record in {changes.get('warehouse')!r}",
+            kind="duplicate-stock-record",
+        ) from None
+    return Change(200, record_json(row), recorded)
+
+
+async def delete_record(db: Database, inventory_id: int, expected_version: int | None) -> Change:
+    """Remove a record; its remaining units leave the ledger as a `delete` movement, so its history sums
+    to zero and stays readable."""
+    now = datetime.now(UTC)
+    async with db.write() as conn:
+        current = await _locked_record(conn, inventory_id, expected_version)
+        await conn.execute(sa.delete(inventory).where(inventory.c.id == inventory_id))
+        gone = {**current, "quantity": 0}
+        await _record_movements(conn, [_movement(gone, -current["quantity"], "delete", now)])
+    return Change(204, None, (("delete", -current["quantity"]),))
+
+
+# Demo data
+
+
+DEMO_SEED = "demo-stock"
+_DEMO_PRODUCTS_SEED = "demo-products"
+
+
+async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
+    """True when the seed is settled (applied now or before); False while the demo products are missing."""
+    if await conn.scalar(sa.select(seed_runs.c.name).where(seed_runs.c.name == DEMO_SEED)) is not None:
+        return True
+    stock = {demo.sku: demo for demo in DEMO_PRODUCTS}
+    found = (
+        await conn.execute(sa.select(products.c.sku, products.c.id).where(products.c.sku.in_(stock)))
+    ).all()
+    products_seeded = (
+        await conn.scalar(sa.select(seed_runs.c.name).where(seed_runs.c.name == _DEMO_PRODUCTS_SEED))
+        is not None
+    )
+    # Once the product seed ran, a demo product that is gone was deleted by someone: seed what is left.
+    if not products_seeded and len(found) < len(stock):
+        return False
+    if not await claim_seed(conn, DEMO_SEED):
+        return True
+    if not found:
+        return True
+    now = datetime.now(UTC)
+    rows = (
+        (
+            await conn.execute(
+                # A record someone already made for a demo product is theirs to keep.
+                _insert(conn)(inventory)
+                .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
+                .returning(*_RECORD_COLUMNS),
+                [
+                    {
+                        "product_id": product_id,
+                        "warehouse": stock[sku].warehouse,
+                        "quantity": stock[sku].quantity,
+                        "reorder_point": default_reorder_point,
+                        "version": 1,
+                        "created_at": now,
+                        "last_updated": now,
+                    }
+                    for sku, product_id in found
+                ],
+            )
+        )
+        .mappings()
+        .all()
+    )
+    await _record_movements(
+        conn, [_movement(row, row["quantity"], "create", now, "demo data", DEMO_SEED) for row in rows]
+    )
+    return True
+
+
+async def seed_demo_stock(db: Database, default_reorder_point: int, wait_seconds: float) -> None:
+    """The upstream stock levels of the demo products, once per database. The product service seeds the
+    products; when they are not there yet this waits up to `wait_seconds`, then gives up with a warning."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            async with db.write() as conn:
+                if await _seed_once(conn, default_reorder_point):
+                    return
+        except IntegrityError:
+            return  # another instance seeded at the same moment
+        if time.monotonic() >= deadline:
+            log.warning(
+                "demo stock not seeded: the demo products did not appear within %.0f s "
+                "(start the product service with SEED_DEMO_DATA=true)",
+                wait_seconds,
+            )
+            return
+        await asyncio.sleep(min(0.5, max(wait_seconds, 0.01)))
