@@ -128,15 +128,17 @@ def test_ci_test_job_has_postgres_and_chromium() -> None:
     assert "STOCKWIZ_CHROMIUM=" in script and "GITHUB_ENV" in script
 
 
-def test_ci_caches_pip_keyed_on_every_requirement_file() -> None:
-    ci = load("ci.yml")
-    files = ci["env"]["PIP_DEPENDENCY_FILES"].split()
-    assert {"requirements-dev.txt", "requirements.txt", "constraints.txt", "policy/requirements.txt"} <= set(
-        files
-    )
-    assert all((ROOT / f).is_file() for f in files if not f.startswith("apps/")), files
-    setups = [s for job in jobs(ci).values() for s in steps(job) if uses(s, "actions/setup-python")]
-    assert len(setups) == 3
+@pytest.mark.parametrize("name", NAMES)
+def test_pip_cache_is_keyed_on_every_file_make_install_reads(name: str) -> None:
+    # The Makefile's REQUIREMENTS list is what `make install` depends on.
+    makefile = (ROOT / "Makefile").read_text()
+    block = re.search(r"^REQUIREMENTS := (.*?[^\\])$", makefile, re.MULTILINE | re.DOTALL)
+    assert block
+    requirements = set(block[1].replace("\\", " ").split())
+    workflow = load(name)
+    assert set(workflow["env"]["PIP_DEPENDENCY_FILES"].split()) == requirements
+    setups = [s for job in jobs(workflow).values() for s in steps(job) if uses(s, "actions/setup-python")]
+    assert setups
     for step in setups:
         assert step["with"]["cache"] == "pip"
         assert step["with"]["cache-dependency-path"] == "${{ env.PIP_DEPENDENCY_FILES }}"
