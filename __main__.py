@@ -8,6 +8,7 @@ from components.api_tokens import ApiTokensArgs, StockwizApiTokens
 from components.cluster import ClusterArgs, StockwizCluster
 from components.config import StackConfig
 from components.database import DatabaseArgs, StockwizDatabase
+from components.lowstock_lambda import LambdaArgs, StockwizLambda, schedule_from_config
 from components.monitoring import MonitoredService, MonitoringArgs, StockwizMonitoring
 from components.network import NetworkArgs, StockwizNetwork
 from components.service import IngressSource, LoadBalancerAttachment, ServiceArgs, ServicePlatform
@@ -161,6 +162,18 @@ monitoring = StockwizMonitoring(
 )
 
 # --- low-stock Lambda (components/lowstock_lambda.py) ---
+lowstock = StockwizLambda(
+    "lowstock",
+    LambdaArgs(
+        stack=stack,
+        api_url=network.url,
+        api_token_secret_arn=tokens.token_secret_arns["read"],
+        alert_topic_arn=monitoring.topic_arn,
+        schedule_expression=schedule_from_config(pulumi.Config("stockwiz")),
+        log_retention_days=cfg.log_retention_days,
+    ),
+)
+pulumi.export("lowStockDeadLetterQueueUrl", lowstock.dead_letter_queue_url)
 
 pulumi.export("url", network.url)
 pulumi.export("albDnsName", network.alb_dns_name)
