@@ -29,13 +29,13 @@ run: $(STAMP) ## run all three services on 127.0.0.1:8000/8001/8002 (Ctrl-C stop
 	$(PY) -m tools.devrun
 
 lint: $(STAMP) ## ruff and mypy over apps/, components/, policy/
-	$(BIN)/ruff check apps components policy tests tools __main__.py
-	$(BIN)/ruff format --check apps components policy tests tools __main__.py
+	$(BIN)/ruff check apps components policy tests tools bootstrap __main__.py
+	$(BIN)/ruff format --check apps components policy tests tools bootstrap __main__.py
 	$(BIN)/mypy apps/stockwiz_runtime apps/products apps/inventory apps/gateway apps/lowstock components policy
 
 fmt: $(STAMP) ## reformat and fix what ruff can
-	$(BIN)/ruff check --fix apps components policy tests tools __main__.py
-	$(BIN)/ruff format apps components policy tests tools __main__.py
+	$(BIN)/ruff check --fix apps components policy tests tools bootstrap __main__.py
+	$(BIN)/ruff format apps components policy tests tools bootstrap __main__.py
 
 pytest: $(STAMP) ## the test suite alone (pass ARGS=... to select)
 	$(PY) tools/ensure_chromium.py
