@@ -1,0 +1,613 @@
+// StockWiz web UI: plain JavaScript, no build step. Every value from the API reaches the page through
+// textContent or a form value, never as HTML, so a product named <img onerror=...> is just text.
+"use strict";
+
+(() => {
+  const PAGE_SIZE = 20;
+  const TOKEN_KEY = "stockwiz.token";
+  const $ = (id) => document.getElementById(id);
+
+  // ---- DOM helpers ---------------------------------------------------------------------------------
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "className") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function showState(id, text) {
+    const node = $(id);
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  function showError(error) {
+    $("error-text").textContent = error instanceof ApiError ? error.describe() : String(error.message || error);
+    $("error").hidden = false;
+  }
+
+  function notice(text) {
+    const node = $("notice");
+    node.textContent = text;
+    node.hidden = false;
+    clearTimeout(notice.timer);
+    notice.timer = setTimeout(() => { node.hidden = true; }, 4000);
+  }
+
+  const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const count = new Intl.NumberFormat();
+  const when = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+  const formatDate = (value) => (value ? when.format(new Date(value)) : "");
+
+  function randomKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // Upstream UI labels: below 30 Low, below 100 Medium; a record at or below its reorder point is Low too.
+  function level(quantity, reorderPoint) {
+    if (quantity === 0) return ["Out", "level-out"];
+    if (quantity < 30 || (reorderPoint !== undefined && quantity <= reorderPoint)) return ["Low", "level-low"];
+    if (quantity < 100) return ["Medium", "level-medium"];
+    return ["High", "level-high"];
+  }
+
+  function levelBadge(quantity, reorderPoint) {
+    const [text, cls] = level(quantity, reorderPoint);
+    return el("span", { className: `badge ${cls}` }, text);
+  }
+
+  // ---- API client ----------------------------------------------------------------------------------
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+      this.status = status;
+      this.problem = problem || {};
+    }
+    get fieldErrors() {
+      return Array.isArray(this.problem.errors) ? this.problem.errors : [];
+    }
+    describe() {
+      const fields = this.fieldErrors.map((e) => `${e.field}: ${e.message}`).join("; ");
+      return fields ? `${this.message} (${fields})` : this.message;
+    }
+  }
+
+  let tokenPrompt = null;
+
+  function askForToken(reason) {
+    if (tokenPrompt) return tokenPrompt;
+    tokenPrompt = new Promise((resolve) => {
+      const dialog = $("token-dialog");
+      $("token-reason").textContent = reason;
+      const form = $("token-form");
+      form.elements.token.value = "";
+      const done = () => {
+        dialog.removeEventListener("close", done);
+        tokenPrompt = null;
+        resolve(sessionStorage.getItem(TOKEN_KEY));
+      };
+      dialog.addEventListener("close", done);
+      dialog.showModal();
+    });
+    return tokenPrompt;
+  }
+
+  async function api(method, path, { body, headers } = {}) {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const sent = { Accept: "application/json", ...(headers || {}) };
+      const token = sessionStorage.getItem(TOKEN_KEY);
+      if (token) sent.Authorization = `Bearer ${token}`;
+      if (body !== undefined) sent["Content-Type"] = "application/json";
+      let response;
+      try {
+        response = await fetch(path, {
+          method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "omit", cache: "no-store",
+        });
+      } catch (error) {
+        throw new ApiError(0, { detail: `The StockWiz server cannot be reached (${error.message}).` });
+      }
+      const text = response.status === 204 ? "" : await response.text();
+      let data = null;
+      if (text) {
+        try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 200) }; }
+      }
+      if (response.status === 401) {
+        const reason = token ? "The token was not accepted. Enter another one." :
+          "This StockWiz needs an API token. It is kept for this browser tab only.";
+        const next = await askForToken(reason);
+        if (next && next !== token) continue;
+        throw new ApiError(401, data);
+      }
+      if (!response.ok) throw new ApiError(response.status, data);
+      return { status: response.status, headers: response.headers, data };
+    }
+    throw new ApiError(401, { detail: "No accepted API token." });
+  }
+
+  const query = (params) => {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
+    }
+    return search.toString();
+  };
+  const totalOf = (result) => Number(result.headers.get("X-Total-Count") || 0);
+
+  function pager(prefix, offset, shown, total, onMove) {
+    $(`${prefix}-range`).textContent = total ? `${offset + 1}–${offset + shown} of ${count.format(total)}` : "";
+    const prev = $(`${prefix}-prev`);
+    const next = $(`${prefix}-next`);
+    prev.disabled = offset === 0;
+    next.disabled = offset + shown >= total;
+    prev.onclick = () => onMove(Math.max(0, offset - PAGE_SIZE));
+    next.onclick = () => onMove(offset + PAGE_SIZE);
+  }
+
+  function fieldErrors(form, error) {
+    for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+    let shown = false;
+    if (error instanceof ApiError) {
+      for (const item of error.fieldErrors) {
+        const name = String(item.field).split(".")[0];
+        const slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
+        if (slot) {
+          slot.textContent = slot.textContent ? `${slot.textContent}; ${item.message}` : item.message;
+          shown = true;
+        }
+      }
+    }
+    return shown;
+  }
+
+  // ---- dashboard -----------------------------------------------------------------------------------
+  async function refreshCards() {
+    try {
+      const [products, low] = await Promise.all([
+        api("GET", "/api/products?limit=1"),
+        api("GET", "/api/inventory/low-stock?limit=1"),
+      ]);
+      $("card-products").textContent = count.format(totalOf(products));
+      $("card-low").textContent = count.format(totalOf(low));
+      let units = 0;
+      let offset = 0;
+      for (let page = 0; page < 20; page += 1) {
+        const result = await api("GET", `/api/inventory?limit=1000&offset=${offset}`);
+        units += result.data.reduce((sum, record) => sum + record.quantity, 0);
+        offset += result.data.length;
+        if (!result.data.length || offset >= totalOf(result)) break;
+      }
+      $("card-units").textContent = count.format(units);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) showError(error);
+    }
+  }
+
+  // ---- products ------------------------------------------------------------------------------------
+  const productsView = { offset: 0 };
+
+  async function loadCategories() {
+    const select = $("category");
+    const chosen = select.value;
+    try {
+      const { data } = await api("GET", "/api/products/categories");
+      select.replaceChildren(el("option", { value: "" }, "All categories"),
+        ...data.map((c) => el("option", { value: c.category }, `${c.category} (${c.count})`)));
+      select.value = chosen;
+      $("category-options").replaceChildren(...data.map((c) => el("option", { value: c.category })));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) showError(error);
+    }
+  }
+
+  async function loadProducts() {
+    const table = $("products-table");
+    showState("products-state", "Loading products…");
+    const params = {
+      q: $("search").value.trim(), category: $("category").value, sort: $("sort").value,
+      limit: PAGE_SIZE, offset: productsView.offset,
+    };
+    try {
+      const result = await api("GET", `/api/products-full?${query(params)}`);
+      const total = totalOf(result);
+      if (!result.data.length && productsView.offset > 0 && total > 0) {
+        productsView.offset = Math.max(0, total - PAGE_SIZE);
+        return loadProducts();
+      }
+      $("products-body").replaceChildren(...result.data.map(productRow));
+      table.hidden = result.data.length === 0;
+      showState("products-state", result.data.length ? "" :
+        (params.q || params.category ? "No product matches these filters." : "No products yet. Create the first one."));
+      pager("products", productsView.offset, result.data.length, total, (offset) => {
+        productsView.offset = offset;
+        loadProducts();
+      });
+    } catch (error) {
+      table.hidden = true;
+      showState("products-state", `Could not load products: ${error.message}`);
+    }
+    return undefined;
+  }
+
+  function productRow(product) {
+    const stock = product.inventory;
+    const quantity = stock ? stock.quantity : 0;
+    let badge;
+    if (!stock) badge = el("span", { className: "badge level-none" }, "No stock");
+    else if (quantity > 0 && stock.warehouses.some((w) => w.quantity <= w.reorder_point)) {
+      badge = el("span", { className: "badge level-low" }, "Low");
+    } else badge = levelBadge(quantity);
+    return el("tr", { dataset: { productId: product.id } },
+      el("td", {}, el("a", { href: `#/product/${product.id}`, className: "product-link" }, product.name)),
+      el("td", { className: "mono" }, product.sku || ""),
+      el("td", {}, product.category || ""),
+      el("td", { className: "num" }, money.format(Number(product.price))),
+      el("td", { className: "num" }, stock ? count.format(quantity) : "–"),
+      el("td", {}, badge),
+      el("td", { className: "actions" },
+        el("button", { type: "button", className: "secondary small", onclick: () => editProduct(product.id) }, "Edit"),
+        el("button", { type: "button", className: "danger small", onclick: () => deleteProduct(product) }, "Delete")));
+  }
+
+  const productDialog = { editing: null, etag: null };
+
+  function openProductDialog(product, etag) {
+    const form = $("product-form");
+    form.reset();
+    fieldErrors(form, null);
+    $("product-form-error").textContent = "";
+    productDialog.editing = product ? product.id : null;
+    productDialog.etag = etag || null;
+    $("product-dialog-title").textContent = product ? "Edit product" : "New product";
+    if (product) {
+      form.elements.name.value = product.name;
+      form.elements.price.value = String(product.price);
+      form.elements.category.value = product.category || "";
+      form.elements.sku.value = product.sku || "";
+      form.elements.description.value = product.description || "";
+    }
+    $("product-dialog").showModal();
+    form.elements.name.focus();
+  }
+
+  async function editProduct(id) {
+    try {
+      const result = await api("GET", `/api/products/${id}`);
+      openProductDialog(result.data, result.headers.get("ETag"));
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  function productBody(form, editing) {
+    const value = (name) => form.elements[name].value.trim();
+    const body = { name: value("name") };
+    const price = value("price").replace(",", ".");
+    // Sent as a JSON number with the digits typed; a non-number goes as text so the API names the field.
+    body.price = /^\d+(\.\d+)?$/.test(price) ? Number(price) : price;
+    for (const name of ["category", "sku", "description"]) {
+      const text = name === "description" ? form.elements[name].value : value(name);
+      if (text.trim()) body[name] = text;
+      else if (editing) body[name] = null;
+    }
+    return body;
+  }
+
+  async function saveProduct(event) {
+    event.preventDefault();
+    const form = $("product-form");
+    const editing = productDialog.editing;
+    const save = $("product-save");
+    save.disabled = true;
+    $("product-form-error").textContent = "";
+    try {
+      const body = productBody(form, editing);
+      if (editing) {
+        const headers = productDialog.etag ? { "If-Match": productDialog.etag } : {};
+        await api("PUT", `/api/products/${editing}`, { body, headers });
+      } else {
+        await api("POST", "/api/products", { body });
+      }
+      $("product-dialog").close();
+      notice(editing ? `Saved “${body.name}”.` : `Created “${body.name}”.`);
+      loadCategories();
+      refreshCards();
+      route();
+    } catch (error) {
+      const shown = fieldErrors(form, error);
+      $("product-form-error").textContent = error.status === 412 ?
+        "Someone changed this product meanwhile. Close and edit again to see their version." :
+        (shown ? "Please correct the marked fields." : error.message);
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  function confirmDialog(text, okLabel) {
+    return new Promise((resolve) => {
+      const dialog = $("confirm-dialog");
+      $("confirm-text").textContent = text;
+      $("confirm-ok").textContent = okLabel;
+      dialog.returnValue = "";
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      dialog.showModal();
+    });
+  }
+
+  async function deleteProduct(product) {
+    if (!(await confirmDialog(`Delete “${product.name}”? This cannot be undone.`, "Delete"))) return;
+    try {
+      await api("DELETE", `/api/products/${product.id}`);
+      notice(`Deleted “${product.name}”.`);
+      refreshCards();
+      loadCategories();
+      if (location.hash.startsWith("#/product/")) location.hash = "#/products";
+      else loadProducts();
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  // ---- one product's stock ---------------------------------------------------------------------------
+  const productView = { id: null, records: [], movementsOffset: 0 };
+
+  async function loadProduct(id) {
+    productView.id = id;
+    productView.movementsOffset = 0;
+    $("product-title").textContent = "";
+    $("product-meta").textContent = "";
+    showState("product-state", "Loading…");
+    try {
+      const { data } = await api("GET", `/api/products/${id}`);
+      $("product-title").textContent = data.name;
+      const meta = [data.sku && `SKU ${data.sku}`, data.category, money.format(Number(data.price))];
+      $("product-meta").textContent = meta.filter(Boolean).join(" · ");
+      showState("product-state", data.description || "");
+      await Promise.all([loadStock(), loadMovements()]);
+    } catch (error) {
+      showState("product-state", error.status === 404 ? "This product does not exist (any more)." :
+        `Could not load the product: ${error.message}`);
+    }
+  }
+
+  async function loadStock() {
+    const id = productView.id;
+    showState("stock-state", "Loading stock…");
+    try {
+      const { data } = await api("GET", `/api/inventory?${query({ product_id: id, limit: 1000 })}`);
+      if (productView.id !== id) return;
+      data.sort((a, b) => a.warehouse.localeCompare(b.warehouse));
+      productView.records = data;
+      $("stock-body").replaceChildren(...data.map((record) => el("tr", {},
+        el("td", {}, record.warehouse),
+        el("td", { className: "num" }, count.format(record.quantity)),
+        el("td", { className: "num" }, count.format(record.reorder_point)),
+        el("td", {}, levelBadge(record.quantity, record.reorder_point)))));
+      $("stock-total").textContent = count.format(data.reduce((sum, r) => sum + r.quantity, 0));
+      $("stock-table").hidden = data.length === 0;
+      showState("stock-state", data.length ? "" : "No stock yet. Receive some below.");
+      $("transfer-from").replaceChildren(...data.map((r) => el("option", { value: r.warehouse }, `${r.warehouse} (${r.quantity})`)));
+      await loadWarehouseOptions();
+    } catch (error) {
+      showState("stock-state", `Could not load stock: ${error.message}`);
+    }
+  }
+
+  async function loadWarehouseOptions() {
+    const names = new Set(productView.records.map((r) => r.warehouse));
+    try {
+      const { data } = await api("GET", "/api/inventory?limit=1000");
+      for (const record of data) names.add(record.warehouse);
+    } catch {
+      // Suggestions only: the product's own warehouses are enough.
+    }
+    $("warehouse-options").replaceChildren(...[...names].sort().map((name) => el("option", { value: name })));
+  }
+
+  async function loadMovements() {
+    const id = productView.id;
+    const offset = productView.movementsOffset;
+    showState("movements-state", "Loading history…");
+    try {
+      const result = await api("GET", `/api/inventory/movements?${query({ product_id: id, limit: PAGE_SIZE, offset })}`);
+      if (productView.id !== id) return;
+      $("movements-body").replaceChildren(...result.data.map((m) => el("tr", {},
+        el("td", {}, formatDate(m.created_at)),
+        el("td", {}, m.warehouse),
+        el("td", {}, el("span", { className: "reason" }, m.reason)),
+        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, m.delta > 0 ? `+${m.delta}` : String(m.delta)),
+        el("td", { className: "num" }, count.format(m.quantity_after)),
+        el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
+      $("movements-table").hidden = result.data.length === 0;
+      showState("movements-state", result.data.length ? "" : "No movements yet.");
+      pager("movements", offset, result.data.length, totalOf(result), (next) => {
+        productView.movementsOffset = next;
+        loadMovements();
+      });
+    } catch (error) {
+      showState("movements-state", `Could not load the history: ${error.message}`);
+    }
+  }
+
+  const TAKES = new Set(["ship", "damage"]);
+
+  async function recordMovement(event) {
+    event.preventDefault();
+    const form = event.target;
+    fieldErrors(form, null);
+    const action = form.elements.action.value;
+    const warehouse = form.elements.warehouse.value.trim();
+    const amount = Number(form.elements.quantity.value);
+    const note = form.elements.note.value.trim();
+    const fail = (field, message) => {
+      form.querySelector(`.field-error[data-field="${field}"]`).textContent = message;
+    };
+    if (!warehouse) return fail("warehouse", "Choose or type a warehouse.");
+    if (!Number.isInteger(amount) || amount === 0 || (action !== "adjust" && amount < 0)) {
+      return fail("delta", action === "adjust" ? "Enter a whole number other than 0 (negative takes stock)." :
+        "Enter a whole number above 0.");
+    }
+    if (action === "adjust" && !note) return fail("note", "Say why the stock is adjusted.");
+    const delta = TAKES.has(action) ? -Math.abs(amount) : amount;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      let record = productView.records.find((r) => r.warehouse === warehouse);
+      if (!record) {
+        if (delta < 0) return fail("warehouse", `There is no stock of this product in ${warehouse}.`);
+        // A new warehouse starts at 0 so the history shows this as the receive it is.
+        const created = await api("POST", "/api/inventory", {
+          body: { product_id: productView.id, warehouse, quantity: 0 },
+          headers: { "Idempotency-Key": randomKey() },
+        });
+        record = created.data;
+      }
+      const body = { delta, reason: action };
+      if (note) body.note = note;
+      await api("POST", `/api/inventory/${record.id}/adjust`, { body, headers: { "Idempotency-Key": randomKey() } });
+      form.reset();
+      notice(`${action} ${Math.abs(delta)} recorded in ${warehouse}.`);
+      productView.movementsOffset = 0;
+      await Promise.all([loadStock(), loadMovements(), refreshCards()]);
+    } catch (error) {
+      if (!fieldErrors(form, error)) showError(error);
+    } finally {
+      button.disabled = false;
+    }
+    return undefined;
+  }
+
+  async function transfer(event) {
+    event.preventDefault();
+    const form = event.target;
+    fieldErrors(form, null);
+    const body = {
+      product_id: productView.id,
+      from_warehouse: form.elements.from_warehouse.value,
+      to_warehouse: form.elements.to_warehouse.value.trim(),
+      quantity: Number(form.elements.quantity.value),
+    };
+    const note = form.elements.note.value.trim();
+    if (note) body.note = note;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await api("POST", "/api/inventory/transfer", { body, headers: { "Idempotency-Key": randomKey() } });
+      form.reset();
+      notice(`Moved ${body.quantity} from ${body.from_warehouse} to ${body.to_warehouse}.`);
+      productView.movementsOffset = 0;
+      await Promise.all([loadStock(), loadMovements()]);
+    } catch (error) {
+      if (!fieldErrors(form, error)) showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ---- low stock -----------------------------------------------------------------------------------
+  const lowView = { offset: 0 };
+
+  async function loadLowStock() {
+    showState("low-state", "Loading low stock…");
+    try {
+      const result = await api("GET", `/api/inventory/low-stock?${query({ limit: PAGE_SIZE, offset: lowView.offset })}`);
+      const ids = [...new Set(result.data.map((r) => r.product_id))];
+      const names = new Map();
+      if (ids.length) {
+        const products = await api("GET", `/api/products?${query({ ids: ids.join(","), limit: 1000 })}`);
+        for (const product of products.data) names.set(product.id, product.name);
+      }
+      $("low-body").replaceChildren(...result.data.map((record) => el("tr", {},
+        el("td", {}, el("a", { href: `#/product/${record.product_id}` }, names.get(record.product_id) || `#${record.product_id}`)),
+        el("td", {}, record.warehouse),
+        el("td", { className: "num" }, levelBadge(record.quantity, record.reorder_point), " ", count.format(record.quantity)),
+        el("td", { className: "num" }, count.format(record.reorder_point)),
+        el("td", {}, formatDate(record.last_updated)))));
+      $("low-table").hidden = result.data.length === 0;
+      showState("low-state", result.data.length ? "" : "Nothing is low on stock.");
+      pager("low", lowView.offset, result.data.length, totalOf(result), (offset) => {
+        lowView.offset = offset;
+        loadLowStock();
+      });
+    } catch (error) {
+      $("low-table").hidden = true;
+      showState("low-state", `Could not load low stock: ${error.message}`);
+    }
+  }
+
+  // ---- routing -------------------------------------------------------------------------------------
+  function show(name) {
+    for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
+    for (const link of document.querySelectorAll("[data-nav]")) {
+      link.classList.toggle("active", link.dataset.nav === name || (name === "product" && link.dataset.nav === "products"));
+    }
+  }
+
+  function route() {
+    const hash = location.hash || "#/products";
+    const product = hash.match(/^#\/product\/(\d+)$/);
+    if (product) {
+      show("product");
+      loadProduct(Number(product[1]));
+    } else if (hash === "#/low-stock") {
+      show("low-stock");
+      loadLowStock();
+    } else {
+      show("products");
+      loadProducts();
+    }
+  }
+
+  function debounce(fn, ms) {
+    let timer;
+    return (...args) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fn(...args), ms);
+    };
+  }
+
+  function start() {
+    const restart = () => { productsView.offset = 0; loadProducts(); };
+    $("search").addEventListener("input", debounce(restart, 250));
+    $("category").addEventListener("change", restart);
+    $("sort").addEventListener("change", restart);
+    $("new-product").addEventListener("click", () => openProductDialog(null));
+    $("product-form").addEventListener("submit", saveProduct);
+    $("product-cancel").addEventListener("click", () => $("product-dialog").close());
+    $("movement-form").addEventListener("submit", recordMovement);
+    $("movement-action").addEventListener("change", (event) => {
+      $("movement-quantity-label").textContent = event.target.value === "adjust" ? "Change (+/−)" : "Quantity";
+    });
+    $("transfer-form").addEventListener("submit", transfer);
+    $("error-close").addEventListener("click", () => { $("error").hidden = true; });
+    $("token-button").addEventListener("click", () => askForToken("Enter an API token for this browser tab.").then(() => {
+      refreshCards();
+      route();
+    }));
+    $("token-form").addEventListener("submit", (event) => {
+      const value = event.target.elements.token.value.trim();
+      if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    });
+    $("token-clear").addEventListener("click", () => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      $("token-dialog").close();
+    });
+    window.addEventListener("hashchange", route);
+    route();
+    refreshCards();
+    loadCategories();
+  }
+
+  start();
+})();
