@@ -19,6 +19,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    # aiohttp would announce its and Python's versions; nothing outside needs them.
+    "Server": "stockwiz",
 }
 HSTS = "max-age=31536000; includeSubDomains"
 
