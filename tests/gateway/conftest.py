@@ -30,7 +30,9 @@ def token_entry(name: str, scope: str, token: str) -> dict[str, str]:
     return {"name": name, "scope": scope, "sha256": hashlib.sha256(token.encode()).hexdigest()}
 
 
-API_TOKENS = json.dumps([token_entry("reader", "read", READ_TOKEN), token_entry("writer", "write", WRITE_TOKEN)])
+API_TOKENS = json.dumps(
+    [token_entry("reader", "read", READ_TOKEN), token_entry("writer", "write", WRITE_TOKEN)]
+)
 WRITE = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 
@@ -92,7 +94,9 @@ async def gateway_for(aiohttp_client: ClientFactory) -> Callable[..., Awaitable[
 
 
 @pytest.fixture
-async def fake_upstream(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Callable[..., Awaitable[str]]:
+async def fake_upstream(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> Callable[..., Awaitable[str]]:
     """Start a small aiohttp app standing in for a service; returns its base URL."""
 
     async def start(app: web.Application) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientResponse, web
 
 from tests.gateway.conftest import GatewayClient
 
@@ -15,13 +16,13 @@ Build = Callable[..., Awaitable[GatewayClient]]
 Start = Callable[[web.Application], Awaitable[str]]
 
 
-async def assert_problem(response: object, status: int, upstream: str) -> dict[str, object]:
-    assert response.status == status, await response.text()  # type: ignore[attr-defined]
-    assert response.content_type == "application/problem+json"  # type: ignore[attr-defined]
-    problem = await response.json()  # type: ignore[attr-defined]
+async def assert_problem(response: ClientResponse, status: int, upstream: str) -> dict[str, Any]:
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/problem+json"
+    problem: dict[str, Any] = await response.json()
     assert problem["status"] == status and problem["upstream"] == upstream
     assert upstream in problem["detail"]
-    return problem  # type: ignore[no-any-return]
+    return problem
 
 
 async def test_a_service_that_is_down_is_a_fast_502(gateway_for: Build, no_listener: str) -> None:
@@ -114,7 +115,11 @@ async def test_a_flapping_service_opens_the_breaker_then_it_closes_again(
 
 async def test_a_refusing_service_opens_the_breaker_too(gateway_for: Build, no_listener: str) -> None:
     client = await gateway_for(
-        no_listener, no_listener, BREAKER_FAILURE_THRESHOLD="2", BREAKER_RESET_SECONDS="30", UPSTREAM_RETRIES="0"
+        no_listener,
+        no_listener,
+        BREAKER_FAILURE_THRESHOLD="2",
+        BREAKER_RESET_SECONDS="30",
+        UPSTREAM_RETRIES="0",
     )
     assert (await client.get("/api/inventory")).status == 502
     assert (await client.get("/api/inventory")).status == 502

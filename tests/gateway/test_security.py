@@ -22,7 +22,14 @@ def echo_app(seen: list[dict[str, Any]]) -> web.Application:
         body = await request.read()
         if request.path in ("/openapi.json", "/readyz"):  # the gateway's own background calls
             return web.json_response({})
-        seen.append({"method": request.method, "path": request.raw_path, "headers": dict(request.headers), "body": body})
+        seen.append(
+            {
+                "method": request.method,
+                "path": request.raw_path,
+                "headers": dict(request.headers),
+                "body": body,
+            }
+        )
         return web.json_response(
             {"path": request.raw_path},
             status=201 if request.method == "POST" else 200,
@@ -89,8 +96,14 @@ async def test_forwarded_headers_from_a_trusted_proxy_pass_on(
     gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, seen = echo
-    client = await gateway_for(url, url, TRUSTED_PROXIES="127.0.0.0/8", RATE_LIMIT_PER_SECOND="1", RATE_LIMIT_BURST="1")
-    forwarded = {"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example"}
+    client = await gateway_for(
+        url, url, TRUSTED_PROXIES="127.0.0.0/8", RATE_LIMIT_PER_SECOND="1", RATE_LIMIT_BURST="1"
+    )
+    forwarded = {
+        "X-Forwarded-For": "198.51.100.1",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "shop.example",
+    }
     response = await client.get("/api/products", headers=forwarded)
     assert response.status == 200
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -99,7 +112,9 @@ async def test_forwarded_headers_from_a_trusted_proxy_pass_on(
     assert (headers["x-forwarded-proto"], headers["x-forwarded-host"]) == ("https", "shop.example")
     # The rate limit is per real client, so another address behind the proxy has its own allowance.
     assert (await client.get("/api/products", headers=forwarded)).status == 429
-    assert (await client.get("/api/products", headers={**forwarded, "X-Forwarded-For": "198.51.100.2"})).status == 200
+    assert (
+        await client.get("/api/products", headers={**forwarded, "X-Forwarded-For": "198.51.100.2"})
+    ).status == 200
 
 
 async def test_tokens_and_scopes(gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]) -> None:
@@ -128,20 +143,31 @@ async def test_rate_limit_answers_429_with_retry_after(
     gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, _ = echo
-    client = await gateway_for(url, url, API_TOKENS=API_TOKENS, RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="3")
-    assert [(await client.get("/api/products", headers=READ)).status for _ in range(4)] == [200, 200, 200, 429]
+    client = await gateway_for(
+        url, url, API_TOKENS=API_TOKENS, RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="3"
+    )
+    assert [(await client.get("/api/products", headers=READ)).status for _ in range(4)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
     response = await client.get("/api/products", headers=READ)
     assert response.status == 429 and response.headers["Retry-After"] == "2"
     assert (await response.json())["type"] == "urn:stockwiz:problem:rate-limited"
     # Tokens are limited apart from each other and from anonymous callers (who are limited by address,
     # so guessing tokens is throttled too).
     assert (await client.get("/api/products", headers=WRITE)).status == 200
-    statuses = [(await client.get("/api/products", headers={"Authorization": "Bearer x"})).status for _ in range(4)]
+    statuses = [
+        (await client.get("/api/products", headers={"Authorization": "Bearer x"})).status for _ in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
     assert (await client.get("/livez")).status == 200  # operations are not limited
 
 
-async def test_security_headers_on_every_response(gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]) -> None:
+async def test_security_headers_on_every_response(
+    gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]
+) -> None:
     url, _ = echo
     client = await gateway_for(url, url, API_TOKENS=API_TOKENS)
     for path in ("/", "/static/app.js", "/api/products", "/api/products/1", "/nope", "/health"):
@@ -155,10 +181,14 @@ async def test_security_headers_on_every_response(gateway_for: Build, echo: tupl
         assert "Access-Control-Allow-Origin" not in response.headers
 
 
-async def test_cors_only_for_configured_origins(gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]) -> None:
+async def test_cors_only_for_configured_origins(
+    gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]
+) -> None:
     url, _ = echo
     closed = await gateway_for(url, url)
-    response = await closed.options("/api/products", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"})
+    response = await closed.options(
+        "/api/products", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    )
     assert "Access-Control-Allow-Origin" not in response.headers
     response = await closed.get("/api/products", headers={"Origin": "https://shop.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -183,7 +213,9 @@ async def test_bodies_over_the_limit_are_refused_before_reaching_a_service(
 ) -> None:
     url, seen = echo
     client = await gateway_for(url, url, MAX_BODY_BYTES="2048")
-    response = await client.post("/api/products", data=b"x" * 4096, headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/products", data=b"x" * 4096, headers={"Content-Type": "application/json"}
+    )
     assert response.status == 413 and response.content_type == "application/problem+json"
 
     async def chunks() -> Any:
@@ -196,7 +228,9 @@ async def test_bodies_over_the_limit_are_refused_before_reaching_a_service(
     assert (await client.post("/api/products", json={"name": "ok"})).status == 201
 
 
-async def test_large_answers_stream_through(gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]) -> None:
+async def test_large_answers_stream_through(
+    gateway_for: Build, echo: tuple[str, list[dict[str, Any]]]
+) -> None:
     url, _ = echo
     client = await gateway_for(url, url)
     response = await client.get("/api/products/big")

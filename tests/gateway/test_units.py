@@ -112,19 +112,30 @@ def test_forwarded_headers_from_untrusted_peers_are_ignored() -> None:
     policy = ForwardingPolicy([ipaddress.ip_network("10.0.0.0/16")])
     spoofed = headers(X_Forwarded_For="1.2.3.4", X_Forwarded_Proto="https", X_Forwarded_Host="evil")
     result = policy.resolve("203.0.113.9", spoofed, "http", "gw")
-    assert (result.client, result.chain, result.proto, result.host) == ("203.0.113.9", "203.0.113.9", "http", "gw")
+    assert (result.client, result.chain, result.proto, result.host) == (
+        "203.0.113.9",
+        "203.0.113.9",
+        "http",
+        "gw",
+    )
     # No trusted proxies configured: the same.
     assert ForwardingPolicy([]).resolve("10.0.0.5", spoofed, "http", "gw").client == "10.0.0.5"
 
 
 def test_forwarded_headers_from_the_load_balancer_are_believed_up_to_the_first_untrusted_hop() -> None:
     policy = ForwardingPolicy([ipaddress.ip_network("10.0.0.0/16")])
-    sent = headers(X_Forwarded_For="6.6.6.6, 198.51.100.7, 10.0.1.1", X_Forwarded_Proto="https", X_Forwarded_Host="shop.example")
+    sent = headers(
+        X_Forwarded_For="6.6.6.6, 198.51.100.7, 10.0.1.1",
+        X_Forwarded_Proto="https",
+        X_Forwarded_Host="shop.example",
+    )
     result = policy.resolve("10.0.0.5", sent, "http", "internal")
     assert result.client == "198.51.100.7"  # 6.6.6.6 was written by the client itself
     assert result.chain == "6.6.6.6, 198.51.100.7, 10.0.1.1, 10.0.0.5"
     assert (result.proto, result.host) == ("https", "shop.example")
-    garbage = policy.resolve("10.0.0.5", headers(X_Forwarded_For="not-an-ip", X_Forwarded_Proto="gopher"), "http", "h")
+    garbage = policy.resolve(
+        "10.0.0.5", headers(X_Forwarded_For="not-an-ip", X_Forwarded_Proto="gopher"), "http", "h"
+    )
     assert (garbage.client, garbage.proto) == ("10.0.0.5", "http")
 
 
@@ -153,7 +164,11 @@ def test_tokens_command_prints_a_working_token_and_entry(capsys: pytest.CaptureF
 
 def test_retry_policy_only_for_safe_requests_and_connection_errors() -> None:
     policy = RetryPolicy(retries=2, backoff=0.1)
-    assert policy.may_retry("GET", False) and policy.may_retry("PUT", False) and policy.may_retry("DELETE", False)
+    assert (
+        policy.may_retry("GET", False)
+        and policy.may_retry("PUT", False)
+        and policy.may_retry("DELETE", False)
+    )
     assert not policy.may_retry("POST", False) and not policy.may_retry("PATCH", False)
     assert policy.may_retry("POST", True)
     assert not RetryPolicy(retries=0).may_retry("GET", False)
