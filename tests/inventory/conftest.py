@@ -34,9 +34,10 @@ async def ledger_violations(database_url: str) -> list[str]:
             tables = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
             if "stock_movements" not in tables:
                 return []
-            records: dict[int, int] = dict(
-                (await conn.execute(sa.text("SELECT id, quantity FROM inventory"))).tuples().all()
-            )
+            records = {
+                int(row.id): int(row.quantity)
+                for row in await conn.execute(sa.text("SELECT id, quantity FROM inventory"))
+            }
             movements = (
                 await conn.execute(
                     sa.text("SELECT inventory_id, delta, quantity_after FROM stock_movements ORDER BY id")

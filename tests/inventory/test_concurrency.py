@@ -1,0 +1,128 @@
+"""Concurrent writers through real HTTP requests to the test server, on PostgreSQL and on SQLite.
+
+On PostgreSQL writers to different rows run in parallel and the row lock orders writers to one row; on
+SQLite BEGIN IMMEDIATE runs one writer at a time for the whole database. The outcomes must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from typing import Any
+
+from tests.inventory.conftest import Client, create_stock
+
+
+async def statuses(responses: list[Any]) -> Counter[int]:
+    for response in responses:
+        await response.read()
+    return Counter(response.status for response in responses)
+
+
+async def test_fifty_parallel_takes_of_one_from_thirty(client: Client, product_id: int) -> None:
+    record = await create_stock(client, product_id, quantity=30)
+    path = f"/inventory/{record['id']}/adjust"
+    responses = await asyncio.gather(
+        *(client.post(path, json={"delta": -1, "reason": "ship"}) for _ in range(50))
+    )
+    assert await statuses(responses) == {200: 30, 409: 20}
+    final = await (await client.get(f"/inventory/{record['id']}")).json()
+    assert final["quantity"] == 0 and final["version"] == 31
+    ships = await client.get("/inventory/movements", params={"reason": "ship"})
+    assert ships.headers["X-Total-Count"] == "30"
+    assert {m["delta"] for m in await ships.json()} == {-1}
+    quantities_after = sorted(m["quantity_after"] for m in await ships.json())
+    assert quantities_after == list(range(30))  # every take saw the one before it
+
+
+async def test_parallel_transfers_keep_the_total_and_never_go_negative(
+    client: Client, product_id: int
+) -> None:
+    await create_stock(client, product_id, "A", 60)
+    await create_stock(client, product_id, "B", 60)
+    rng = random.Random(7)  # the same load on every run
+    bodies = []
+    for index in range(60):
+        source, target = [("A", "B"), ("B", "A"), ("A", "C"), ("C", "B")][index % 4]
+        bodies.append(
+            {
+                "product_id": product_id,
+                "from_warehouse": source,
+                "to_warehouse": target,
+                "quantity": rng.randint(1, 25),
+            }
+        )
+    responses = await asyncio.gather(*(client.post("/inventory/transfer", json=body) for body in bodies))
+    outcome = await statuses(responses)
+    assert set(outcome) <= {200, 404, 409}, outcome  # 404: C did not exist yet for a C -> B transfer
+    assert outcome[200] > 0
+    stock = await (await client.get(f"/inventory/product/{product_id}")).json()
+    assert stock["quantity"] == 120
+    assert all(w["quantity"] >= 0 for w in stock["warehouses"])
+    assert sorted(w["warehouse"] for w in stock["warehouses"]) == ["A", "B", "C"]
+    moved = await client.get("/inventory/movements", params={"reason": "transfer_in"})
+    assert moved.headers["X-Total-Count"] == str(outcome[200])
+
+
+async def test_concurrent_put_with_the_same_if_match_one_wins(client: Client, product_id: int) -> None:
+    record = await create_stock(client, product_id, quantity=10)
+    path = f"/inventory/{record['id']}"
+    for version in range(1, 6):
+        responses = await asyncio.gather(
+            *(
+                client.put(path, json={"quantity": 100 + n}, headers={"If-Match": f'"{version}"'})
+                for n in range(4)
+            )
+        )
+        assert await statuses(responses) == {200: 1, 412: 3}
+        winner = next(r for r in responses if r.status == 200)
+        assert winner.headers["ETag"] == f'"{version + 1}"'
+        assert all(r.headers["ETag"] == f'"{version + 1}"' for r in responses if r.status == 412)
+    counts = await client.get("/inventory/movements", params={"reason": "count"})
+    assert counts.headers["X-Total-Count"] == "5"
+
+
+async def test_concurrent_retries_with_one_key_apply_once(client: Client, product_id: int) -> None:
+    record = await create_stock(client, product_id, quantity=30)
+    path = f"/inventory/{record['id']}/adjust"
+    headers = {"Idempotency-Key": "shipment-42"}
+    responses = await asyncio.gather(
+        *(client.post(path, json={"delta": -7, "reason": "ship"}, headers=headers) for _ in range(20))
+    )
+    assert await statuses(responses) == {200: 20}
+    bodies = [await response.json() for response in responses]
+    assert all(body == bodies[0] for body in bodies) and bodies[0]["quantity"] == 23
+    assert sum(1 for r in responses if r.headers.get("Idempotent-Replayed") == "true") == 19
+    assert (await (await client.get(f"/inventory/{record['id']}")).json())["quantity"] == 23
+
+
+async def test_concurrent_uses_of_one_key_for_different_bodies(client: Client, product_id: int) -> None:
+    record = await create_stock(client, product_id, quantity=30)
+    path = f"/inventory/{record['id']}/adjust"
+    headers = {"Idempotency-Key": "confused-client"}
+    responses = await asyncio.gather(
+        *(client.post(path, json={"delta": -n, "reason": "ship"}, headers=headers) for n in range(1, 9))
+    )
+    assert await statuses(responses) == {200: 1, 422: 7}
+    history = await client.get(f"/inventory/{record['id']}/movements", params={"reason": "ship"})
+    assert history.headers["X-Total-Count"] == "1"
+
+
+async def test_concurrent_creates_of_one_record(client: Client, product_id: int) -> None:
+    body = {"product_id": product_id, "warehouse": "Dock", "quantity": 5}
+    responses = await asyncio.gather(*(client.post("/inventory", json=body) for _ in range(10)))
+    assert await statuses(responses) == {201: 1, 409: 9}
+
+
+async def test_deletes_racing_adjustments(client: Client, product_id: int) -> None:
+    record = await create_stock(client, product_id, quantity=100)
+    path = f"/inventory/{record['id']}"
+    requests = [client.post(f"{path}/adjust", json={"delta": -1, "reason": "ship"}) for _ in range(20)]
+    requests.insert(10, client.delete(path))
+    outcome = await statuses(list(await asyncio.gather(*requests)))
+    assert outcome[204] == 1 and set(outcome) <= {200, 204, 404}
+    assert (await client.get(path)).status == 404
+    history = await (await client.get(f"{path}/movements", params={"limit": "1000"})).json()
+    assert history[0]["reason"] == "delete"
+    assert sum(m["delta"] for m in history) == 0
