@@ -28,14 +28,16 @@ async def create_product(client: GatewayClient, **fields: Any) -> dict[str, Any]
     body = {"name": "Widget", "price": 9.99, "category": "Gadgets", **fields}
     response = await client.post("/api/products", json=body)
     assert response.status == 201, await response.text()
-    return await response.json()  # type: ignore[no-any-return]
+    data: dict[str, Any] = await response.json()
+    return data
 
 
 async def add_stock(client: GatewayClient, product_id: int, warehouse: str, quantity: int) -> dict[str, Any]:
     body = {"product_id": product_id, "warehouse": warehouse, "quantity": quantity}
     response = await client.post("/api/inventory", json=body)
     assert response.status == 201, await response.text()
-    return await response.json()  # type: ignore[no-any-return]
+    data: dict[str, Any] = await response.json()
+    return data
 
 
 def upstream_calls(metrics: str) -> dict[str, float]:
