@@ -9,8 +9,8 @@ from typing import Any
 
 from lowstock.records import AnnouncedRecord, Changes, LowRecord
 
-# SNS messages are limited to 256 KB; listing at most this many records per section keeps far below it,
-# while the totals always count everything.
+# Records listed per section; the totals always count everything. The SNS notifier lists fewer when a
+# message would exceed SNS's size limit.
 MAX_LISTED = 200
 SUBJECT_LIMIT = 100
 EVENT_TYPE = "stockwiz.lowstock.changed"
@@ -21,9 +21,24 @@ class Alert:
     subject: str
     text: str
     document: dict[str, Any]
+    changes: Changes
+    stack: str
+    generated_at: datetime
+    source_url: str
+    max_listed: int
 
     def document_json(self) -> str:
         return json.dumps(self.document, separators=(",", ":"), ensure_ascii=False)
+
+    def relisted(self, max_listed: int) -> Alert:
+        """The same alert listing fewer records per section (the totals still count all of them)."""
+        return render(
+            self.changes,
+            stack=self.stack,
+            generated_at=self.generated_at,
+            source_url=self.source_url,
+            max_listed=max_listed,
+        )
 
 
 def _plural(n: int, word: str) -> str:
@@ -56,7 +71,9 @@ def _subject(stack: str, changes: Changes) -> str:
     return subject[:SUBJECT_LIMIT]
 
 
-def render(changes: Changes, *, stack: str, generated_at: datetime, source_url: str) -> Alert:
+def render(
+    changes: Changes, *, stack: str, generated_at: datetime, source_url: str, max_listed: int = MAX_LISTED
+) -> Alert:
     lines = [f"StockWiz low-stock report for stack {stack!r} at {generated_at.isoformat()}", ""]
     sections: list[tuple[str, list[str], int]] = [
         (
@@ -74,9 +91,9 @@ def render(changes: Changes, *, stack: str, generated_at: datetime, source_url: 
         if not count:
             continue
         lines.append(f"{title} ({count}):")
-        lines.extend(body[:MAX_LISTED])
-        if count > MAX_LISTED:
-            lines.append(f"  ... and {count - MAX_LISTED} more")
+        lines.extend(body[:max_listed])
+        if count > max_listed:
+            lines.append(f"  ... and {count - max_listed} more")
         lines.append("")
     lines.append(
         f"Now low in total: {len(changes.current)} record(s), {changes.out_of_stock} of them out of stock."
@@ -89,12 +106,21 @@ def render(changes: Changes, *, stack: str, generated_at: datetime, source_url: 
         "type": EVENT_TYPE,
         "stack": stack,
         "generated_at": generated_at.isoformat(),
-        "became_low": [r.as_dict() for r in changes.became_low[:MAX_LISTED]],
-        "recovered": [r.as_dict() for r in changes.recovered[:MAX_LISTED]],
+        "became_low": [r.as_dict() for r in changes.became_low[:max_listed]],
+        "recovered": [r.as_dict() for r in changes.recovered[:max_listed]],
         "became_low_total": len(changes.became_low),
         "recovered_total": len(changes.recovered),
         "low_total": len(changes.current),
         "out_of_stock_total": changes.out_of_stock,
-        "truncated": len(changes.became_low) > MAX_LISTED or len(changes.recovered) > MAX_LISTED,
+        "truncated": len(changes.became_low) > max_listed or len(changes.recovered) > max_listed,
     }
-    return Alert(subject=_subject(stack, changes), text="\n".join(lines) + "\n", document=document)
+    return Alert(
+        subject=_subject(stack, changes),
+        text="\n".join(lines) + "\n",
+        document=document,
+        changes=changes,
+        stack=stack,
+        generated_at=generated_at,
+        source_url=source_url,
+        max_listed=max_listed,
+    )

@@ -51,28 +51,36 @@ class SecretToken:
         self._value = None
 
 
-class SnsNotifier:
-    """People get the text; SQS, Lambda and HTTP subscribers get the JSON document."""
+# SNS accepts 256 KiB per message, attributes included; keep a margin for them.
+SNS_MESSAGE_BYTES = 256 * 1024 - 4096
 
+
+def sns_message(alert: Alert) -> str:
+    """People (e-mail, SMS, default) get the text; SQS, Lambda and HTTP subscribers get the JSON document."""
+    doc = alert.document_json()
+    message = {"default": alert.text, "email": alert.text}
+    message.update(dict.fromkeys(("sqs", "lambda", "http", "https"), doc))
+    return json.dumps(message, ensure_ascii=False)
+
+
+class SnsNotifier:
     def __init__(self, client: Any, topic_arn: str, *, stack: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
         self._stack = stack
 
     def publish(self, alert: Alert) -> None:
-        doc = alert.document_json()
-        message = {
-            "default": alert.text,
-            "email": alert.text,
-            "sqs": doc,
-            "lambda": doc,
-            "http": doc,
-            "https": doc,
-        }
+        message = sns_message(alert)
+        # A huge change (a bulk import, a wiped warehouse) must still be announced: list fewer records.
+        for listed in (50, 10, 0):
+            if len(message.encode()) <= SNS_MESSAGE_BYTES:
+                break
+            alert = alert.relisted(listed)
+            message = sns_message(alert)
         self._client.publish(
             TopicArn=self._topic_arn,
             Subject=alert.subject,
-            Message=json.dumps(message, ensure_ascii=False),
+            Message=message,
             MessageStructure="json",
             # The topic is shared with the alarms: subscribers filter on these attributes.
             MessageAttributes={

@@ -104,14 +104,13 @@ def _runtime(settings: Settings) -> _Runtime:
     return _Runtime(Collaborators(source, store, notifier, metrics, stack=settings.stack), token)
 
 
-def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
+def handler(event: Any, context: Any) -> dict[str, Any]:
     settings = Settings.from_env(os.environ)
     logs.configure(settings.log_level)
     logs.set_request_id(getattr(context, "aws_request_id", None))
     try:
-        log.info(
-            "low-stock check started", extra={"fields": {"trigger": (event or {}).get("source", "direct")}}
-        )
+        trigger = event.get("source", "direct") if isinstance(event, Mapping) else "direct"
+        log.info("low-stock check started", extra={"fields": {"trigger": trigger}})
         return run_once(_runtime(settings).collaborators)
     except Exception:
         log.exception("low-stock check failed")
