@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import pulumi
@@ -91,7 +91,7 @@ class StackConfig:
     deletion_protection: bool = False
     final_snapshot: bool = False
     log_retention_days: int = 7
-    alert_emails: tuple[str, ...] = field(default_factory=tuple)
+    alert_emails: tuple[str, ...] = ()
 
     @property
     def https(self) -> bool:

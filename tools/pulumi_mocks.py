@@ -482,11 +482,23 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
         self.urn_by_name: dict[tuple[str, str], str] = {}
         mocks.monitor = self
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does: the qualified type chains every ancestor's type below the stack. (The stock
+        # mock keeps only the parent's last type and puts the stack's in front of top-level resources.)
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return (
+            f"urn:pulumi:{pulumi_settings.get_stack()}::{pulumi_settings.get_project()}::{qualified}::{name}"
+        )
+
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         self.urn_by_name[(request.type, request.name)] = urn
         response = super().RegisterResource(request)
-        inputs, secret_inputs = _plain(rpc.deserialize_properties(request.object))
+        inputs, secret_inputs = _plain(rpc.deserialize_properties(request.object), self.urn_by_name)
         if request.type == "pulumi:pulumi:Stack":
             outputs: dict[str, Any] = {}
             resource_id = None
@@ -522,14 +534,24 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def _plain(value: Any) -> tuple[Any, set[str]]:
+def _plain(value: Any, urns: Mapping[tuple[str, str], str] | None = None) -> tuple[Any, set[str]]:
     """Strip Pulumi's wire wrappers: secrets become their value (their top-level keys are reported),
-    resource references become URNs, and unknowns (never expected with preview=False) stay visible."""
+    resource references become URNs, assets and archives small dicts, and unknowns (never expected with
+    preview=False) stay visible."""
     secret_keys: set[str] = set()
 
     def strip(item: Any) -> Any:
         if isinstance(item, pulumi.Resource):
-            return _urn_of(item)
+            key = (item.pulumi_resource_type, item.pulumi_resource_name)
+            return (urns or {}).get(key) or f"<resource {key[0]}::{key[1]}>"
+        if isinstance(item, pulumi.AssetArchive):
+            return {"assetArchive": {name: strip(asset) for name, asset in item.assets.items()}}
+        if isinstance(item, pulumi.FileArchive | pulumi.FileAsset):
+            return {type(item).__name__[0].lower() + type(item).__name__[1:]: item.path}
+        if isinstance(item, pulumi.StringAsset):
+            return {"stringAsset": item.text}
+        if isinstance(item, pulumi.RemoteAsset | pulumi.RemoteArchive):
+            return {type(item).__name__[0].lower() + type(item).__name__[1:]: item.uri}
         if isinstance(item, dict):
             if item.get(_SIG_KEY) == _SECRET_SIG:
                 return strip(item["value"])
@@ -547,11 +569,6 @@ def _plain(value: Any) -> tuple[Any, set[str]]:
             if isinstance(item, dict) and item.get(_SIG_KEY) == _SECRET_SIG:
                 secret_keys.add(key)
     return strip(value), secret_keys
-
-
-def _urn_of(resource: pulumi.Resource) -> str:
-    """A rehydrated resource reference, named by type and name (its URN is only known asynchronously)."""
-    return f"<resource {resource.pulumi_resource_type}::{resource.pulumi_resource_name}>"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -637,6 +654,14 @@ def _fresh_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     try:
         yield
     finally:
+        # A program that failed leaves RPCs in flight; cancel them as asyncio.run would, so no task of this
+        # runtime outlives its loop (and none is reported destroyed in a later test).
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
         pulumi_settings.ROOT.set(None)
         # Resources this program module imported are kept; only the program itself is forgotten, so the next
         # synthesis runs it again from the top.

@@ -1,0 +1,144 @@
+"""The stack configuration: declared, documented, validated; a bad value stops the program naming its key."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.config import FARGATE_MEMORY_BY_CPU, NAMESPACE, StackConfig, StockwizConfigError
+from tools.pulumi_mocks import ROOT, STACKS, stack_config, synthesize_stack
+
+# Read by components/lowstock_lambda.py, not by the StackConfig dataclass.
+LAMBDA_KEYS = {"lowStockSchedule"}
+NOT_SETTINGS = {"stack", "region", "default_tags"}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def project_config() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
+
+
+def load(stack: str, overrides: dict[str, Any] | None = None) -> StackConfig:
+    """StackConfig.load exactly as the program calls it, on the config the CLI would pass."""
+    pulumi.runtime.set_all_config(stack_config(stack, overrides))
+    try:
+        return StackConfig.load(stack)
+    finally:
+        pulumi.runtime.set_all_config({})
+
+
+def test_every_setting_is_declared_with_a_description_and_the_same_default() -> None:
+    declared = project_config()
+    fields = {f.name: f for f in dataclasses.fields(StackConfig) if f.name not in NOT_SETTINGS}
+    setting_names = {camel(name) for name in fields}
+    assert set(declared) - LAMBDA_KEYS == setting_names
+    for name, field in fields.items():
+        declaration = declared[camel(name)]
+        assert declaration["description"], name
+        default: Any = field.default
+        expected = list(default) if isinstance(default, tuple) else ("" if default is None else default)
+        assert declaration["default"] == expected, name
+        kinds = {bool: "boolean", int: "integer", str: "string", list: "array"}
+        assert declaration["type"] == kinds[type(expected)], name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_files_only_set_declared_keys(stack: str) -> None:
+    settings = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    declared = {f"{NAMESPACE}:{key}" for key in project_config()}
+    assert {key for key in settings if key.startswith(f"{NAMESPACE}:")} <= declared
+    assert {key for key in settings if not key.startswith(f"{NAMESPACE}:")} == {
+        "aws:region",
+        "aws:defaultTags",
+    }
+
+
+def test_dev_is_cheap_and_prod_is_resilient() -> None:
+    dev, prod = load("dev"), load("prod")
+    assert (dev.desired_count, dev.max_count, dev.nat_gateway_count, dev.db_multi_az) == (1, 1, 1, False)
+    assert not dev.autoscaling and not dev.https and not dev.deletion_protection
+    assert dev.log_retention_days < 30
+    assert prod.min_count >= 2 and prod.autoscaling and prod.https
+    assert prod.nat_gateway_count == prod.availability_zone_count >= 2
+    assert prod.db_multi_az and prod.deletion_protection and prod.final_snapshot
+    assert dev.default_tags["Environment"] == "dev" and prod.default_tags["Environment"] == "prod"
+
+
+def test_every_fargate_size_aws_accepts_is_accepted() -> None:
+    base = load("dev")
+    pairs = [(cpu, memory) for cpu, memories in FARGATE_MEMORY_BY_CPU.items() for memory in memories]
+    assert (256, 512) in pairs and (4096, 30720) in pairs and (16384, 122880) in pairs and len(pairs) == 74
+    for cpu, memory in pairs:
+        dataclasses.replace(base, task_cpu=cpu, task_memory=memory).validate()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("stockwiz:taskMemory", 4096, "Fargate does not accept 4096 MiB with 256 CPU units"),
+        ("stockwiz:taskCpu", 300, "must be one of 256, 512"),
+        ("stockwiz:taskCpu", "lots", "taskCpu"),
+        ("stockwiz:availabilityZoneCount", 1, "between 2 and 6"),
+        ("stockwiz:natGatewayStrategy", "None", "must be one of Single, OnePerAz"),
+        ("stockwiz:logRetentionDays", 10, "CloudWatch Logs accepts only 1, 3, 5, 7, 14"),
+        ("stockwiz:desiredCount", 5, "between minCount (1) and maxCount (1)"),
+        ("stockwiz:vpcCidr", "8.8.0.0/16", "private block"),
+        ("stockwiz:vpcCidr", "10.0.0.0/24", "/16 to /18"),
+        ("stockwiz:allowedIngressCidrs", ["10.0.0.1/8"], "host bits"),
+        ("stockwiz:allowedIngressCidrs", "0.0.0.0/0", "not a valid 'JSON object'"),
+        ("stockwiz:allowedIngressCidrs", [80, 443], "list of strings"),
+        ("stockwiz:certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/abc", "domainName"),
+        ("stockwiz:certificateArn", "not-an-arn", "ACM certificate ARN"),
+        ("stockwiz:dbInstanceClass", "t3.micro", "RDS instance class"),
+        ("stockwiz:dbEngineVersion", "11", "14 or later"),
+        ("stockwiz:dbAllocatedStorageGb", 10, "between 20 and 65536"),
+        ("stockwiz:dbBackupRetentionDays", 0, "between 1 and 35"),
+        ("stockwiz:dbMultiAz", "maybe", "dbMultiAz"),
+        ("stockwiz:imagePlatform", "linux/arm/v7", "linux/amd64, linux/arm64"),
+        ("stockwiz:alertEmails", ["ops"], "not an e-mail address"),
+        ("stockwiz:alertEmails", ["a@example.com", "a@example.com"], "twice"),
+        ("stockwiz:hostedZoneId", "Z123ABC", "needs domainName"),
+        ("aws:region", None, "AWS region"),
+        ("aws:defaultTags", {"tags": {"Project": "stockwiz", "ManagedBy": "pulumi"}}, "lack Environment"),
+        (
+            "aws:defaultTags",
+            {"tags": {"Project": "x", "Environment": "prod", "ManagedBy": "y"}},
+            "stack is 'dev'",
+        ),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_key(key: str, value: Any, message: str) -> None:
+    with pytest.raises(StockwizConfigError) as error:
+        load("dev", {key: value})
+    assert error.value.key == key or (
+        key == "stockwiz:certificateArn" and error.value.key == "stockwiz:domainName"
+    )
+    assert key.split(":")[1] in str(error.value) or error.value.key in str(error.value)
+    assert message in str(error.value)
+
+
+def test_a_storage_ceiling_below_the_allocation_is_rejected() -> None:
+    with pytest.raises(
+        StockwizConfigError, match=r"stockwiz:dbMaxAllocatedStorageGb: must be at least .*\(40\)"
+    ):
+        load("dev", {"stockwiz:dbAllocatedStorageGb": 40, "stockwiz:dbMaxAllocatedStorageGb": 30})
+
+
+def test_a_certificate_from_another_region_is_rejected() -> None:
+    with pytest.raises(StockwizConfigError, match=r"stockwiz:certificateArn.*own region \(eu-west-1\)"):
+        load("prod", {"stockwiz:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-1"})
+
+
+def test_the_program_stops_before_declaring_anything_on_a_bad_value() -> None:
+    with pytest.raises(StockwizConfigError, match="stockwiz:taskMemory"):
+        synthesize_stack("prod", {"stockwiz:taskMemory": 512})
+    # ...and the runtime is clean afterwards: the next synthesis works.
+    assert synthesize_stack("dev").exports["clusterName"] == "stockwiz-cluster-dev"
