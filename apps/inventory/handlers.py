@@ -135,8 +135,9 @@ async def get_record(request: web.Request) -> web.Response:
 @routes.put(RECORD_PATH)
 async def update_record(request: web.Request) -> web.Response:
     inventory_id = path_id(request, what="stock record")
-    expected = if_match_version(request)
+    # A malformed request is a 4xx of its own before its precondition is looked at.
     body = await read_model(request, InventoryUpdate)
+    expected = if_match_version(request)
     return await _respond(request, stock.update_record(request.app[DATABASE], inventory_id, body, expected))
 
 
