@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -183,7 +184,7 @@ def test_concurrent_runs_announce_once_and_leave_a_correct_state(aws: AwsWorld, 
     def one_run(n: int) -> dict[str, Any]:
         deps = Collaborators(
             source=GatewayClient(gateway.url, lambda: TOKEN),
-            store=store(ssm, f"run-{n}", clock=__import__("time").time),
+            store=store(ssm, f"run-{n}", clock=time.time),
             notifier=SnsNotifier(sns, aws.topic_arn, stack="test"),
             metrics=CountingMetrics(),
             stack="test",
