@@ -1,7 +1,5 @@
 """StockWiz on AWS: read the stack configuration, wire the components, export what users need."""
 
-from collections.abc import Callable
-
 import pulumi
 
 from components.api_tokens import ApiTokensArgs, StockwizApiTokens
@@ -38,18 +36,12 @@ tokens = StockwizApiTokens(
     "api-tokens", ApiTokensArgs(stack=stack, recovery_window_days=30 if cfg.deletion_protection else 0)
 )
 
-# The database admits exactly the services that use it, and those services need its address: a deferred
-# output (resolved below, once they exist) breaks the cycle without loosening either side.
-db_clients: pulumi.Output[list[str]]
-admit_db_clients: Callable[[pulumi.Output[list[str]]], None]
-db_clients, admit_db_clients = pulumi.deferred_output()
 database = StockwizDatabase(
     "database",
     DatabaseArgs(
         stack=stack,
         vpc_id=network.vpc_id,
         subnet_ids=network.private_subnet_ids,
-        client_security_group_ids=db_clients,
         instance_class=cfg.db_instance_class,
         engine_version=cfg.db_engine_version,
         allocated_storage_gb=cfg.db_allocated_storage_gb,
@@ -141,7 +133,9 @@ def data_service(name: str, physical: str, port: int) -> Service:
 
 products = data_service("products", "stockwiz-product-service", 8001)
 inventory = data_service("inventory", "stockwiz-inventory-service", 8002)
-admit_db_clients(pulumi.Output.all(products.security_group_id, inventory.security_group_id))
+# The data services need the database's address, so they are created after it and admitted once they exist.
+database.admit("products", products.security_group_id)
+database.admit("inventory", inventory.security_group_id)
 
 monitoring = StockwizMonitoring(
     "monitoring",

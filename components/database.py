@@ -29,8 +29,6 @@ class DatabaseArgs:
     stack: str
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    # The only sources admitted on 5432 (the product and inventory services).
-    client_security_group_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     instance_class: str
     engine_version: str
     allocated_storage_gb: int
@@ -55,24 +53,17 @@ class StockwizDatabase(pulumi.ComponentResource):
         physical = f"stockwiz-db-{args.stack}"
         major = args.engine_version.split(".")[0]
 
+        # No rules yet: nothing reaches the database until a service is admitted (admit()). The provider
+        # removes AWS's default allow-all egress, and a database never opens connections.
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             name=physical,
             description="StockWiz database: PostgreSQL from the product and inventory services only",
             vpc_id=args.vpc_id,
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="PostgreSQL from the services that use the database",
-                    protocol="tcp",
-                    from_port=DB_PORT,
-                    to_port=DB_PORT,
-                    security_groups=args.client_security_group_ids,
-                )
-            ],
-            # A database never opens connections; an empty list removes AWS's allow-all egress rule.
-            egress=[],
             opts=child,
         )
+        self._name = name
+        self._security_group_id = security_group.id
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             name=physical,
@@ -143,6 +134,20 @@ class StockwizDatabase(pulumi.ComponentResource):
                 "masterSecretArn": secret_arn,
                 "securityGroupId": security_group.id,
             }
+        )
+
+    def admit(self, label: str, security_group_id: pulumi.Input[str]) -> None:
+        """Let one service's security group reach PostgreSQL; the services that use the database are
+        created after it (they need its address), so they are admitted once they exist."""
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-in-{label}",
+            security_group_id=self._security_group_id,
+            description=f"PostgreSQL from {label}",
+            ip_protocol="tcp",
+            from_port=DB_PORT,
+            to_port=DB_PORT,
+            referenced_security_group_id=security_group_id,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

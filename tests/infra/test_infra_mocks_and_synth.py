@@ -12,7 +12,7 @@ import pulumi_awsx as awsx
 import pytest
 
 from tools import synth as synth_tool
-from tools.pulumi_mocks import ROOT, StockwizMocks, Synthesis, _Recorder, run_program
+from tools.pulumi_mocks import ROOT, StockwizMocks, Synthesis, _Recorder, run_program, synthesize_stack
 
 
 def test_an_unknown_invoke_fails_instead_of_returning_nothing() -> None:
@@ -83,6 +83,18 @@ def test_applies_really_run_and_their_errors_surface() -> None:
 
     with pytest.raises(ZeroDivisionError):
         run_program("dev", program)
+
+
+def test_a_program_that_fails_half_way_raises_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A missing Dockerfile surfaces while services are being declared, with other resources in flight."""
+    import components.service
+
+    def missing(*_: object) -> str:
+        raise FileNotFoundError("no Dockerfile at apps/gateway/Dockerfile")
+
+    monkeypatch.setattr(components.service, "content_tag", missing)
+    with pytest.raises(FileNotFoundError, match="no Dockerfile"):
+        synthesize_stack("dev")
 
 
 def test_dev_then_prod_in_one_process(synths: dict[str, Synthesis]) -> None:

@@ -163,7 +163,8 @@ def test_only_the_load_balancer_is_open_to_the_internet(synth: Synthesis) -> Non
     ports = sorted({int(r.inputs["fromPort"]) for r in world})
     assert ports == ([80, 443] if synth.stack == "prod" else [80])
     for group in synth.of_type(SG):
-        assert not group.inputs.get("ingress") or group.name == "database-sg", group.name
+        # Every rule is its own resource (no inline rules to fight them).
+        assert "ingress" not in group.inputs and "egress" not in group.inputs, group.name
 
 
 def test_each_tier_admits_exactly_its_caller(synth: Synthesis) -> None:
@@ -187,20 +188,17 @@ def test_each_tier_admits_exactly_its_caller(synth: Synthesis) -> None:
 
 def test_database_admits_only_the_data_services(synth: Synthesis) -> None:
     group = synth.named(SG, "database-sg")
-    [rule] = group.inputs["ingress"]
-    assert (rule["fromPort"], rule["toPort"], rule["protocol"]) == (5432, 5432, "tcp")
-    assert sorted(rule["securityGroups"]) == sorted(
-        [sg_id(synth, "products-sg"), sg_id(synth, "inventory-sg")]
-    )
-    assert not rule.get("cidrBlocks")
-    assert group.inputs.get("egress", []) == []
+    assert "ingress" not in group.inputs and "egress" not in group.inputs  # no inline rules
+    ingress = rules(synth, INGRESS, str(group.id))
+    assert sorted(
+        (r["referencedSecurityGroupId"], r["fromPort"], r["toPort"], r["ipProtocol"]) for r in ingress
+    ) == sorted((sg_id(synth, f"{name}-sg"), 5432, 5432, "tcp") for name in ("products", "inventory"))
+    assert rules(synth, EGRESS, str(group.id)) == []
     for name in ("products", "inventory"):
         egress = rules(synth, EGRESS, sg_id(synth, f"{name}-sg"))
         assert {(r.get("referencedSecurityGroupId"), r["fromPort"]) for r in egress} >= {(group.id, 5432)}
-    assert not any(
-        r.get("referencedSecurityGroupId") == group.id
-        for r in rules(synth, EGRESS, sg_id(synth, "gateway-sg"))
-    )
+    gateway_egress = rules(synth, EGRESS, sg_id(synth, "gateway-sg"))
+    assert not any(r.get("referencedSecurityGroupId") == group.id for r in gateway_egress)
 
 
 def test_restricted_ingress_admits_the_nat_gateways_for_the_lambda() -> None:
