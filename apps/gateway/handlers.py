@@ -47,8 +47,10 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/api/products-full")
 async def products_full(request: web.Request) -> web.Response:
     headers = upstream_request_headers(request, request[FORWARDED])
+    # The raw query, still percent-encoded: request.query_string is decoded and would not survive as a URL.
+    raw_query = request.raw_path.partition("?")[2]
     return await composition.products_with_stock(
-        request.app[PRODUCTS], request.app[INVENTORY], request.query_string, headers
+        request.app[PRODUCTS], request.app[INVENTORY], raw_query, headers
     )
 
 

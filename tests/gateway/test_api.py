@@ -105,6 +105,10 @@ async def test_products_full_makes_two_calls_for_any_page_size(gateway: GatewayC
             assert item["inventory"]["warehouse"] == "Main"
         else:
             assert "inventory" not in item
+    searched = await gateway.get("/api/products-full", params={"q": "Full 1%", "category": category})
+    assert searched.status == 200 and searched.headers["X-Total-Count"] == "0"
+    searched = await gateway.get("/api/products-full", params={"q": "full 1", "category": category})
+    assert [p["name"] for p in await searched.json()] == ["Full 1", "Full 10", "Full 11"]
     empty = await gateway.get("/api/products-full?category=NoSuchCategory")
     assert empty.status == 200 and await empty.json() == []
     assert (await gateway.get("/api/products-full?limit=0")).status == 422

@@ -555,6 +555,7 @@
   }
 
   function route() {
+    $("error").hidden = true;
     const hash = location.hash || "#/products";
     const product = hash.match(/^#\/product\/(\d+)$/);
     if (product) {

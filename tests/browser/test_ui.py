@@ -1,0 +1,209 @@
+"""The web UI in real Chromium (Debian's package, driven by Playwright): the gateway as a process in front
+of the real services, with tokens on, so the UI's token prompt is part of the walk. Fails, never skips,
+when Chromium is missing (`make pytest` installs it first with tools/ensure_chromium.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+
+from tests.gateway.conftest import API_TOKENS, WRITE_TOKEN, Backends, start_backends
+from tests.support.processes import REPO, ServiceProcess, start_service
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = REPO / "build" / "screenshots"
+XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+def chromium_path() -> str:
+    path = os.environ.get("STOCKWIZ_CHROMIUM", "/usr/bin/chromium")
+    if not os.access(path, os.X_OK):
+        pytest.fail(
+            f"Chromium is missing at {path}: run `python tools/ensure_chromium.py` (as root it installs "
+            "Debian's chromium) or set STOCKWIZ_CHROMIUM. Browser tests never skip."
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backends, ServiceProcess]]:
+    directory = tmp_path_factory.mktemp("browser")
+    logs = directory / "logs"
+    logs.mkdir()
+    for backends in start_backends(f"sqlite:///{directory / 'ui.db'}", logs):
+        gateway = start_service(
+            "gateway",
+            logs,
+            env={
+                "PRODUCT_SERVICE_URL": backends.products.url,
+                "INVENTORY_SERVICE_URL": backends.inventory.url,
+                "API_TOKENS": API_TOKENS,
+            },
+        )
+        try:
+            yield backends, gateway
+        finally:
+            gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Watch:
+    """What the page did that it should not: script errors, alerts, CSP violations."""
+
+    def __init__(self, page: Page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.errors.append(message.text)
+
+
+def create_product(page: Page, name: str, price: str, category: str = "") -> None:
+    page.get_by_role("button", name="New product").click()
+    dialog = page.locator("#product-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Price").fill(price)
+    dialog.get_by_label("Category").fill(category)
+    dialog.get_by_role("button", name="Save").click()
+
+
+def record_movement(page: Page, action: str, warehouse: str, quantity: int) -> None:
+    form = page.locator("#movement-form")
+    form.get_by_label("Action").select_option(action)
+    form.get_by_label("Warehouse").fill(warehouse)
+    form.locator("input[name=quantity]").fill(str(quantity))
+    form.get_by_role("button", name="Record").click()
+
+
+@pytest.mark.browser
+def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backends, ServiceProcess]) -> None:
+    _, gateway = stack
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    page.goto(gateway.url + "/")
+
+    # Tokens are on: the first API answer is 401 and the UI asks for a token.
+    token_dialog = page.locator("#token-dialog")
+    expect(token_dialog).to_be_visible()
+    token_dialog.get_by_label("Token").fill(WRITE_TOKEN)
+    token_dialog.get_by_role("button", name="Use token").click()
+    expect(page.locator("#products-state")).to_have_text("No products yet. Create the first one.")
+
+    # Field errors come from the API's problem+json.
+    create_product(page, "Broken", "abc")
+    expect(page.locator('#product-form .field-error[data-field="price"]')).not_to_be_empty()
+    page.locator("#product-dialog").get_by_role("button", name="Cancel").click()
+
+    create_product(page, "Test Widget", "12.50", "Tools")
+    row = page.locator("#products-body tr", has_text="Test Widget")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("12.50")
+    expect(row).to_contain_text("No stock")
+
+    create_product(page, XSS_NAME, "1.00")
+    link = page.locator("#products-body a.product-link", has_text=XSS_NAME)
+    expect(link).to_have_text(XSS_NAME)
+    assert page.locator("#products-body img").count() == 0
+
+    # Receive, then ship, on the product's page.
+    row.get_by_role("link", name="Test Widget").click()
+    expect(page.locator("#product-title")).to_have_text("Test Widget")
+    expect(page.locator("#stock-state")).to_contain_text("No stock yet")
+    record_movement(page, "receive", "Main", 40)
+    stock_row = page.locator("#stock-body tr", has_text="Main")
+    expect(stock_row).to_contain_text("40")
+    record_movement(page, "ship", "Main", 35)
+    expect(stock_row).to_contain_text("5")
+    expect(page.locator("#stock-total")).to_have_text("5")
+    expect(stock_row).to_contain_text("Low")
+
+    history = page.locator("#movements-body tr")
+    expect(history.first).to_contain_text("ship")
+    expect(history.first).to_contain_text("-35")
+    expect(page.locator("#movements-body")).to_contain_text("receive")
+    expect(page.locator("#movements-body")).to_contain_text("+40")
+
+    # Shipping more than there is is refused and said so; nothing changes.
+    record_movement(page, "ship", "Main", 50)
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#stock-total")).to_have_text("5")
+
+    # Transfer part of it to a new warehouse.
+    transfer = page.locator("#transfer-form")
+    transfer.get_by_label("From").select_option("Main")
+    transfer.get_by_label("To").fill("Overflow")
+    transfer.locator("input[name=quantity]").fill("2")
+    transfer.get_by_role("button", name="Transfer").click()
+    expect(page.locator("#stock-body tr", has_text="Overflow")).to_contain_text("2")
+    expect(page.locator("#stock-total")).to_have_text("5")
+
+    # The low-stock view lists it, with the product's name.
+    page.get_by_role("link", name="Low stock").click()
+    low_row = page.locator("#low-body tr", has_text="Test Widget").first
+    expect(low_row).to_be_visible()
+    expect(page.locator("#card-low")).not_to_have_text("0")
+
+    page.get_by_role("link", name="Products").first.click()
+    expect(page.locator("#products-body tr", has_text="Test Widget")).to_contain_text("5")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "main.png"), full_page=True)
+
+    # Search and delete.
+    page.get_by_label("Search products").fill(XSS_NAME)
+    expect(page.locator("#products-body tr")).to_have_count(1)
+    page.locator("#products-body tr").get_by_role("button", name="Delete").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator("#products-state")).to_contain_text("No product matches")
+
+    assert watch.dialogs == [], "the page ran script from data"
+    assert watch.errors == []
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_ui_fits_a_phone(browser: Browser, stack: tuple[Backends, ServiceProcess]) -> None:
+    _, gateway = stack
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    watch = Watch(page)
+    page.add_init_script(f"sessionStorage.setItem('stockwiz.token', '{WRITE_TOKEN}')")
+    page.goto(gateway.url + "/")
+    expect(page.locator("#card-products")).to_have_text(re.compile(r"\d"))
+    expect(page.locator("#products-state")).not_to_have_text("Loading products…")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("link", name="Low stock").click()
+    expect(page.locator("#view-low-stock")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=True)
+    assert watch.errors == [] and watch.dialogs == []
+    page.close()
