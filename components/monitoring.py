@@ -174,7 +174,8 @@ class StockwizMonitoring(pulumi.ComponentResource):
                     evaluation_periods=3,
                     comparison_operator="GreaterThanThreshold",
                     threshold=threshold,
-                    treat_missing_data="breaching" if key == "cpu" else "notBreaching",
+                    # No data means no task reports at all: the running-tasks alarm pages for that.
+                    treat_missing_data="notBreaching",
                 )
             # Container Insights publishes the running count; missing data means no task reports at all.
             self._alarm(
