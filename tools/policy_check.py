@@ -414,12 +414,17 @@ def evaluate(
 
 
 def _from_synth(resource: Any) -> AnalyzedResource:
+    outputs = dict(resource.outputs)
+    if getattr(resource, "custom", False) and resource.id and "id" not in outputs:
+        # The engine's state of a bridged AWS resource carries its id among the outputs; the mocks keep
+        # it beside them.
+        outputs["id"] = resource.id
     return AnalyzedResource(
         type=resource.type,
         name=resource.name,
         urn=resource.urn,
         inputs=resource.inputs,
-        outputs=resource.outputs,
+        outputs=outputs,
         parent=resource.parent,
         provider=resource.provider,
         dependencies=tuple(getattr(resource, "depends_on", ()) or ()),
