@@ -37,8 +37,11 @@ class ForwardingPolicy:
 
     def resolve(self, peer: str | None, headers: CIMultiDictProxy[str], scheme: str, host: str) -> Forwarded:
         peer = peer or "unknown"
+        if not self.trusted:
+            # The common case in tests and behind no proxy: nothing to parse.
+            return Forwarded(client=peer, chain=peer, proto=scheme, host=host)
         peer_ip = _parse(peer)
-        if not self.trusted or not self.is_trusted(peer_ip):
+        if not self.is_trusted(peer_ip):
             return Forwarded(client=peer, chain=peer, proto=scheme, host=host)
         hops = [hop.strip() for value in headers.getall("X-Forwarded-For", ()) for hop in value.split(",")]
         hops = [hop for hop in hops if hop]

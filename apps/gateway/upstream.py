@@ -58,8 +58,9 @@ class Upstream:
             timeout=self._timeout,
             auto_decompress=False,
             trust_env=False,
-            # The services need no User-Agent; sending none saves a header per request.
-            skip_auto_headers=("User-Agent",),
+            # The services need no User-Agent, and never compress for the gateway (it forwards no
+            # Accept-Encoding): sending neither saves work on every request.
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
 
     async def close(self) -> None:
