@@ -125,7 +125,7 @@ def create_app(config: GatewayConfig) -> web.Application:
     cors = CorsPolicy(config.cors_allowed_origins)
     app[GUARD] = Guard(
         tokens=TokenStore(config.api_tokens),
-        limiter=RateLimiter(config.rate_limit_per_second, config.rate_limit_burst),
+        limiter=RateLimiter(config.rate_limit_per_minute / 60, config.rate_limit_burst),
         forwarding=ForwardingPolicy(config.trusted_proxies),
         cors=cors,
         metrics=metrics,

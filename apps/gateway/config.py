@@ -62,7 +62,7 @@ class GatewayConfig(ServiceConfig):
     )
 
     # Token bucket per client (token name, else client address); 0 turns rate limiting off.
-    rate_limit_per_second: float = Field(50.0, alias="RATE_LIMIT_PER_SECOND", ge=0)
+    rate_limit_per_minute: float = Field(3000.0, alias="RATE_LIMIT_PER_MINUTE", ge=0)
     rate_limit_burst: int = Field(100, alias="RATE_LIMIT_BURST", ge=1)
 
     upstream_connect_timeout: float = Field(2.0, alias="UPSTREAM_CONNECT_TIMEOUT", gt=0, le=60)

@@ -41,7 +41,7 @@ def gateway_config(products_url: str, inventory_url: str, **env: str) -> Gateway
     settings = {
         "PRODUCT_SERVICE_URL": products_url,
         "INVENTORY_SERVICE_URL": inventory_url,
-        "RATE_LIMIT_PER_SECOND": "0",
+        "RATE_LIMIT_PER_MINUTE": "0",
         **env,
     }
     return load_config(GatewayConfig, settings)

@@ -97,7 +97,7 @@ async def test_forwarded_headers_from_a_trusted_proxy_pass_on(
 ) -> None:
     url, seen = echo
     client = await gateway_for(
-        url, url, TRUSTED_PROXIES="127.0.0.0/8", RATE_LIMIT_PER_SECOND="1", RATE_LIMIT_BURST="1"
+        url, url, TRUSTED_PROXIES="127.0.0.0/8", RATE_LIMIT_PER_MINUTE="60", RATE_LIMIT_BURST="1"
     )
     forwarded = {
         "X-Forwarded-For": "198.51.100.1",
@@ -144,7 +144,7 @@ async def test_rate_limit_answers_429_with_retry_after(
 ) -> None:
     url, _ = echo
     client = await gateway_for(
-        url, url, API_TOKENS=API_TOKENS, RATE_LIMIT_PER_SECOND="0.5", RATE_LIMIT_BURST="3"
+        url, url, API_TOKENS=API_TOKENS, RATE_LIMIT_PER_MINUTE="30", RATE_LIMIT_BURST="3"
     )
     assert [(await client.get("/api/products", headers=READ)).status for _ in range(4)] == [
         200,

@@ -245,7 +245,7 @@ def test_config_parses_lists_and_refuses_bad_values() -> None:
         {"TRUSTED_PROXIES": "10.0.0.1/8"},  # host bits set: a typo, not a network
         {"CORS_ALLOWED_ORIGINS": "*"},
         {"PRODUCT_SERVICE_URL": "http://products:8001/api"},
-        {"RATE_LIMIT_PER_SECOND": "-1"},
+        {"RATE_LIMIT_PER_MINUTE": "-1"},
     ):
         with pytest.raises(ConfigError) as error:
             load_config(GatewayConfig, env)
