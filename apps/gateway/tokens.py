@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from gateway.config import ApiToken
 
 TOKEN_PREFIX = "swz_"  # noqa: S105 - a marker, not a secret
 READ_METHODS = frozenset({"GET", "HEAD"})
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     hashed.add_argument("--scope", choices=["read", "write"], default="read")
     hashed.add_argument("--name", required=True)
     args = parser.parse_args(argv)
+    if args.name is not None and not _NAME.fullmatch(args.name):
+        parser.error("--name: 1-64 letters, digits, '.', '_' or '-'")
 
     if args.command == "hash":
         token = sys.stdin.readline().strip()
