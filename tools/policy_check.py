@@ -408,7 +408,9 @@ def evaluate(
         stack=stack,
         violations=violations,
         analyzed=len(resources) - len(skipped & set(by_urn)),
-        not_analyzed=sorted(by_urn[urn].name for urn in skipped if urn in by_urn),
+        not_analyzed=sorted(
+            f"{by_urn[urn].name} ({by_urn[urn].type.rsplit(':', 1)[-1]})" for urn in skipped if urn in by_urn
+        ),
         not_applicable=not_applicable,
     )
 
