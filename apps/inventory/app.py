@@ -11,8 +11,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from inventory import stock
+from inventory.batching import AdjustmentBatcher
 from inventory.config import InventoryConfig
-from inventory.handlers import CONFIG, INVENTORY_METRICS, routes
+from inventory.handlers import BATCHER, CONFIG, INVENTORY_METRICS, routes
 from inventory.idempotency import purge_expired
 from inventory.metrics import InventoryMetrics
 from inventory.openapi import openapi_document
@@ -61,6 +62,11 @@ async def purge_idempotency_keys(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def adjustment_batcher(app: web.Application) -> AsyncIterator[None]:
+    app[BATCHER] = AdjustmentBatcher(app[DATABASE], app[INVENTORY_METRICS])
+    yield
+
+
 def create_app(config: InventoryConfig) -> web.Application:
     app = create_service_app(config, SERVICE_NAME, openapi_document())
     app[CONFIG] = config
@@ -71,6 +77,7 @@ def create_app(config: InventoryConfig) -> web.Application:
         await stock.seed_demo_stock(database, config.default_reorder_point, config.demo_seed_wait_seconds)
 
     app.cleanup_ctx.append(database_context(config, seed=seed))
+    app.cleanup_ctx.append(adjustment_batcher)
     app.cleanup_ctx.append(purge_idempotency_keys)
     app.add_routes(routes)
     return app

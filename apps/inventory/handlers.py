@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from inventory import stock
+from inventory.batching import AdjustmentBatcher
 from inventory.config import InventoryConfig
 from inventory.idempotency import REPLAYED_HEADER, Change, IdempotencyKey, key_from_request, run_once
 from inventory.metrics import InventoryMetrics
@@ -29,6 +30,7 @@ from stockwiz_runtime.problems import ProblemError
 
 CONFIG = web.AppKey("inventory_config", InventoryConfig)
 INVENTORY_METRICS = web.AppKey("inventory_metrics", InventoryMetrics)
+BATCHER = web.AppKey("adjustment_batcher", AdjustmentBatcher)
 
 routes = web.RouteTableDef()
 RECORD_PATH = r"/inventory/{id:\d+}"
@@ -152,13 +154,11 @@ async def delete_record(request: web.Request) -> web.Response:
 async def adjust(request: web.Request) -> web.Response:
     inventory_id = path_id(request, what="stock record")
     body = await read_model(request, AdjustRequest)
+    key = _idempotency_key(request, body)
+    if key is None:
+        return await _respond(request, request.app[BATCHER].adjust(inventory_id, body))
     return await _respond(
-        request,
-        run_once(
-            request.app[DATABASE],
-            _idempotency_key(request, body),
-            lambda conn: stock.adjust(conn, inventory_id, body),
-        ),
+        request, run_once(request.app[DATABASE], key, lambda conn: stock.adjust(conn, inventory_id, body))
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from inventory.idempotency import Change
 
@@ -32,6 +32,13 @@ class InventoryMetrics:
         self.low_stock = Gauge(
             "inventory_low_stock_records",
             "Stock records at or below their reorder point, counted when /metrics is scraped.",
+            registry=registry,
+        )
+
+        self.adjust_rounds = Histogram(
+            "inventory_adjust_round_size",
+            "Adjustments of one record combined into one transaction (see inventory.batching).",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
             registry=registry,
         )
 

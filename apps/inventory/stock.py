@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,7 +73,7 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def record_json(row: sa.RowMapping) -> dict[str, Any]:
+def record_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "product_id": row["product_id"],
@@ -119,12 +120,13 @@ def _unknown_product(product_id: int) -> ProblemError:
 
 
 def _movement(
-    record: sa.RowMapping | dict[str, Any],
+    record: Mapping[Any, Any],
     delta: int,
     reason: str,
     now: datetime,
     note: str | None = None,
     reference: str | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     return {
         "inventory_id": record["id"],
@@ -135,7 +137,7 @@ def _movement(
         "reason": reason,
         "note": note,
         "reference": reference,
-        "request_id": current_request_id(),
+        "request_id": request_id or current_request_id(),
         "created_at": now,
     }
 
@@ -382,6 +384,75 @@ async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) 
     row = await _apply_delta(conn, inventory_id, body.delta, now)
     await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
     return Change(200, record_json(row), ((body.reason, body.delta),))
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    body: AdjustRequest
+    request_id: str | None
+
+
+async def adjust_many(
+    db: Database, inventory_id: int, adjustments: list[Adjustment]
+) -> list[Change | ProblemError]:
+    """Several adjustments of one record in one transaction, applied in order: each is accepted or refused
+    exactly as if it ran alone after the ones before it, and answers with the record as it left it. One row
+    lock and one commit serve them all (see inventory.batching)."""
+    now = datetime.now(UTC)
+    async with db.write() as conn:
+        current = (
+            (
+                await conn.execute(
+                    sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id).with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if current is None:
+            return [_missing(inventory_id) for _ in adjustments]
+        record = {**current, "last_updated": now}
+        outcomes: list[Change | ProblemError] = []
+        ledger: list[dict[str, Any]] = []
+        for adjustment in adjustments:
+            body, quantity = adjustment.body, record["quantity"]
+            after = quantity + body.delta
+            if after < 0:
+                outcomes.append(
+                    conflict(
+                        f"stock record {inventory_id} holds {quantity}; cannot take {-body.delta}",
+                        kind="insufficient-stock",
+                        available=quantity,
+                        requested=-body.delta,
+                    )
+                )
+                continue
+            if after > MAX_QUANTITY:
+                outcomes.append(
+                    conflict(
+                        f"stock record {inventory_id} holds {quantity}; adding {body.delta} would exceed "
+                        f"{MAX_QUANTITY}",
+                        kind="stock-limit-exceeded",
+                        available=quantity,
+                        requested=body.delta,
+                    )
+                )
+                continue
+            record = {**record, "quantity": after, "version": record["version"] + 1}
+            ledger.append(
+                _movement(
+                    record, body.delta, body.reason, now, body.note, body.reference, adjustment.request_id
+                )
+            )
+            outcomes.append(Change(200, record_json(record), ((body.reason, body.delta),)))
+        if ledger:
+            await conn.execute(
+                sa.update(inventory)
+                .where(inventory.c.id == inventory_id)
+                .values(quantity=record["quantity"], version=record["version"], last_updated=now)
+            )
+            await _record_movements(conn, ledger)
+    return outcomes
 
 
 async def _target_record(

@@ -11,6 +11,16 @@ import random
 from collections import Counter
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import DBAPIError
+
+from inventory import stock
+from inventory.batching import AdjustmentBatcher
+from inventory.idempotency import Change
+from inventory.metrics import InventoryMetrics
+from inventory.schemas import AdjustRequest
+from stockwiz_runtime.db import Database, database_error_to_problem, normalize_database_url
+from stockwiz_runtime.problems import ProblemError
 from tests.inventory.conftest import Client, create_stock
 
 
@@ -34,6 +44,10 @@ async def test_fifty_parallel_takes_of_one_from_thirty(client: Client, product_i
     assert {m["delta"] for m in await ships.json()} == {-1}
     quantities_after = sorted(m["quantity_after"] for m in await ships.json())
     assert quantities_after == list(range(30))  # every take saw the one before it
+    metrics = await (await client.get("/metrics")).text()
+    assert "inventory_adjust_round_size_sum 50.0" in metrics
+    rounds = float(metrics.split("inventory_adjust_round_size_count ")[1].split()[0])
+    assert rounds < 50  # requests waiting on a busy record were combined
 
 
 async def test_parallel_transfers_keep_the_total_and_never_go_negative(
@@ -126,3 +140,74 @@ async def test_deletes_racing_adjustments(client: Client, product_id: int) -> No
     history = await (await client.get(f"{path}/movements", params={"limit": "1000"})).json()
     assert history[0]["reason"] == "delete"
     assert sum(m["delta"] for m in history) == 0
+
+
+async def test_a_combined_round_answers_each_adjustment_as_if_it_ran_alone(
+    client: Client, product_id: int, database_url: str
+) -> None:
+    record = await create_stock(client, product_id, quantity=3)
+    deltas = [-2, -2, 5, -4, -1, -1, -1]
+    db = Database(normalize_database_url(database_url))
+    try:
+        outcomes = await stock.adjust_many(
+            db,
+            record["id"],
+            [
+                stock.Adjustment(AdjustRequest(delta=d, reason="ship" if d < 0 else "receive"), f"req-{n}")
+                for n, d in enumerate(deltas)
+            ],
+        )
+        missing = await stock.adjust_many(
+            db, 999_999, [stock.Adjustment(AdjustRequest(delta=1, reason="adjust"), None)]
+        )
+    finally:
+        await db.dispose()
+    assert [o.status for o in outcomes] == [200, 409, 200, 200, 200, 200, 409]
+    accepted = [o.body for o in outcomes if isinstance(o, Change)]
+    assert [(b["quantity"], b["version"]) for b in accepted] == [(1, 2), (6, 3), (2, 4), (1, 5), (0, 6)]
+    refused = [o for o in outcomes if isinstance(o, ProblemError)]
+    assert [(p.kind, p.extra["available"]) for p in refused] == [
+        ("insufficient-stock", 1),
+        ("insufficient-stock", 0),
+    ]
+    assert [p.status for p in missing] == [404]
+    history = await (await client.get(f"/inventory/{record['id']}/movements")).json()
+    assert [m["request_id"] for m in history[:5]] == ["req-5", "req-4", "req-3", "req-2", "req-0"]
+
+
+async def test_combined_requests_keep_their_own_request_ids(client: Client, product_id: int) -> None:
+    record = await create_stock(client, product_id, quantity=100)
+    path = f"/inventory/{record['id']}/adjust"
+    responses = await asyncio.gather(
+        *(
+            client.post(path, json={"delta": -1, "reason": "ship"}, headers={"X-Request-ID": f"order-{n}"})
+            for n in range(30)
+        )
+    )
+    assert await statuses(responses) == {200: 30}
+    by_version = {(await r.json())["version"]: r.headers["X-Request-ID"] for r in responses}
+    history = await (
+        await client.get(f"/inventory/{record['id']}/movements", params={"reason": "ship"})
+    ).json()
+    assert len(history) == 30
+    for movement in history:
+        # the movement that made version v is the one the request answered with version v made
+        assert movement["request_id"] == by_version[100 - movement["quantity_after"] + 1]
+
+
+async def test_a_failed_round_answers_every_waiting_request(database_url: str) -> None:
+    registry = CollectorRegistry()
+    batcher = AdjustmentBatcher(
+        Database(normalize_database_url("postgresql://nobody@127.0.0.1:1/none")), InventoryMetrics(registry)
+    )
+    try:
+        results = await asyncio.gather(
+            *(batcher.adjust(1, AdjustRequest(delta=1, reason="receive")) for _ in range(5)),
+            return_exceptions=True,
+        )
+    finally:
+        await batcher.db.dispose()
+    assert all(isinstance(result, OSError | DBAPIError) for result in results), results
+    assert all(
+        database_error_to_problem(result) is not None for result in results if isinstance(result, Exception)
+    )
