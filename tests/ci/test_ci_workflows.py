@@ -165,6 +165,8 @@ def test_preview_every_stack_with_policy_pack_and_pr_comment() -> None:
     assert job["strategy"]["fail-fast"] is False, "one stack's violation must not hide the other's"
     [step] = pulumi_steps(job, "preview")
     assert step["with"]["policyPacks"] == "policy"
+    # Without its config a prod preview would judge prod by the pack's (dev) defaults.
+    assert step["with"]["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
     assert step["with"]["stack-name"].endswith("/stockwiz/${{ matrix.stack }}")
     assert step["with"]["comment-on-pr"] is True
     failure_report = [s for s in steps(job) if s.get("if") == "failure()"]

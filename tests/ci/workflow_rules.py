@@ -196,8 +196,11 @@ def deploy_gate_problems(workflow: Workflow, ci_workflow_name: str) -> list[str]
         if not environment_name(job):
             problems.append(f"job {name}: pulumi up without a GitHub Environment")
         for step in ups:
-            if (step.get("with") or {}).get("policyPacks") != "policy":
+            options = step.get("with") or {}
+            if options.get("policyPacks") != "policy":
                 problems.append(f"job {name}: pulumi up without the policy pack")
+            if not str(options.get("policyPackConfigs", "")).startswith("policy/config/"):
+                problems.append(f"job {name}: pulumi up without the stack's policy config")
         chain = ancestors(workflow, name)
         calls_ci = any(jobs(workflow)[a].get("uses") == "./.github/workflows/ci.yml" for a in chain)
         conditions = " ".join(str(jobs(workflow)[j].get("if", "")) for j in {name, *chain})
