@@ -603,7 +603,10 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
         return True
     stock = {demo.sku: demo for demo in DEMO_PRODUCTS}
     found = (
-        await conn.execute(sa.select(products.c.sku, products.c.id).where(products.c.sku.in_(stock)))
+        await conn.execute(
+            # In product order, so a fresh demo database numbers stock records like their products.
+            sa.select(products.c.sku, products.c.id).where(products.c.sku.in_(stock)).order_by(products.c.id)
+        )
     ).all()
     products_seeded = (
         await conn.scalar(sa.select(seed_runs.c.name).where(seed_runs.c.name == _DEMO_PRODUCTS_SEED))
