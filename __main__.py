@@ -165,6 +165,9 @@ lowstock = StockwizLambda(
         alert_topic_arn=monitoring.topic_arn,
         schedule_expression=schedule_from_config(pulumi.Config("stockwiz")),
         log_retention_days=cfg.log_retention_days,
+        # In the private subnets, out through NAT: the ALB admits the NAT addresses when ingress is narrowed.
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=network.lambda_security_group_id,
     ),
 )
 pulumi.export("lowStockDeadLetterQueueUrl", lowstock.dead_letter_queue_url)

@@ -2,13 +2,19 @@
 
 The function (apps/lowstock) reads the gateway's low-stock list with the read-only API token, announces
 changes on the alert topic and publishes metrics. Everything it may touch is created here or handed in, and
-its role names each of those exact ARNs.
+its role names each of those exact ARNs (the network-interface actions a VPC function needs aside: see
+function_policy_document).
+
+It runs in the private subnets with the network's Lambda security group (outbound HTTP(S) only) and reaches
+the public URL and the AWS APIs through the NAT gateways, whose addresses the load balancer admits when
+ingress is restricted: its calls leave from the stack's own Elastic IPs, which an allow-list can name.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,17 @@ MEMORY_MB = 256
 RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE_SECONDS = 900
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+# What Lambda calls with the function's role to attach it to the VPC (AWS Lambda Developer Guide,
+# "Required IAM permissions"; also the EC2 actions of AWSLambdaVPCAccessExecutionRole).
+VPC_NETWORK_INTERFACE_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
 
 _RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
 _CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
@@ -68,6 +85,10 @@ class LambdaArgs:
     alert_topic_arn: pulumi.Input[str]
     schedule_expression: str
     log_retention_days: int
+    # The network's private subnets and its Lambda security group (StockwizNetwork.private_subnet_ids,
+    # .lambda_security_group_id).
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    security_group_id: pulumi.Input[str]
     source_dir: Path = SOURCE_DIR
 
 
@@ -175,6 +196,10 @@ class StockwizLambda(pulumi.ComponentResource):
             role=role.arn,
             timeout=TIMEOUT_SECONDS,
             memory_size=MEMORY_MB,
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.subnet_ids,
+                security_group_ids=[args.security_group_id],
+            ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 # The handler writes JSON lines itself; Text keeps the runtime from wrapping them again.
                 log_format="Text",
@@ -193,7 +218,8 @@ class StockwizLambda(pulumi.ComponentResource):
                     "LOG_LEVEL": "INFO",
                 }
             ),
-            # The role must be able to write logs before the first invocation.
+            # The role must be able to write logs before the first invocation, and to create the function's
+            # network interfaces before the function exists; it keeps them until the function is gone.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[function_policy, log_group]),
         )
         aws.lambda_.FunctionEventInvokeConfig(
@@ -302,9 +328,11 @@ def function_policy_document(
     parameter_arns: list[pulumi.Input[str]],
     dead_letter_queue_arn: pulumi.Input[str],
 ) -> pulumi.Output[str]:
-    """Exactly what the handler calls, each on the one resource it uses. Two statements cannot name a
-    single ARN, and say why: log streams are named by Lambda per execution environment, and
-    PutMetricData has no resource-level permissions, so it is narrowed to one namespace instead."""
+    """Exactly what the handler calls, each on the one resource it uses, plus what Lambda itself needs to
+    attach the function to the VPC. Three statements cannot name a single ARN, and say why: log streams are
+    named by Lambda per execution environment, PutMetricData has no resource-level permissions (so it is
+    narrowed to one namespace instead), and the network-interface actions are used on interfaces that do
+    not exist yet."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogStreams",
@@ -338,6 +366,18 @@ def function_policy_document(
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
             "Resource": dead_letter_queue_arn,
+        },
+        {
+            # Lambda uses the function's role to create, describe and delete the (Hyperplane) network
+            # interfaces that attach the function to its subnets, and to clean them up after it is gone.
+            # AWS documents these for the execution role with Resource "*": DescribeNetworkInterfaces and
+            # DescribeSubnets have no resource-level permissions, and the interfaces get ids only when
+            # Lambda creates them. The EC2 actions of the managed AWSLambdaVPCAccessExecutionRole, without
+            # its log actions on every log group (WriteOwnLogStreams names this function's own).
+            "Sid": "ManageVpcNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": VPC_NETWORK_INTERFACE_ACTIONS,
+            "Resource": "*",
         },
     ]
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})

@@ -222,7 +222,16 @@ def test_restricted_ingress_admits_the_nat_gateways_for_the_lambda() -> None:
 def test_lambda_security_group_only_talks_out_over_http(synth: Synthesis) -> None:
     group = sg_id(synth, "network-lambda-sg")
     assert rules(synth, INGRESS, group) == []
-    assert sorted(int(r["fromPort"]) for r in rules(synth, EGRESS, group)) == [80, 443]
+    egress = rules(synth, EGRESS, group)
+    assert sorted((int(r["fromPort"]), int(r["toPort"]), r["ipProtocol"], r["cidrIpv4"]) for r in egress) == [
+        (80, 80, "tcp", "0.0.0.0/0"),
+        (443, 443, "tcp", "0.0.0.0/0"),
+    ]
+    # ...and it is the low-stock function's, in the private subnets whose traffic leaves through the NAT.
+    [function] = synth.of_type("aws:lambda/function:Function")
+    assert function.inputs["vpcConfig"]["securityGroupIds"] == [group]
+    private = synth.of_type("awsx:ec2:Vpc")[0].outputs["privateSubnetIds"]
+    assert sorted(function.inputs["vpcConfig"]["subnetIds"]) == sorted(private)
 
 
 def test_listeners_serve_https_with_a_modern_policy_when_a_certificate_is_set(

@@ -86,6 +86,23 @@ def test_function_is_wired_to_the_alert_topic_the_read_token_and_its_own_state(d
     assert int(env["LEASE_SECONDS"]) > one(dev, FUNCTION).inputs["timeout"]
 
 
+def test_function_runs_in_the_private_subnets_behind_the_lambda_security_group(
+    dev: Synthesis, prod: Synthesis
+) -> None:
+    for synthesis in (dev, prod):
+        vpc = synthesis.of_type("awsx:ec2:Vpc")[0]
+        network = synthesis.named("stockwiz:index:StockwizNetwork", "network").outputs
+        function = one(synthesis, FUNCTION)
+        vpc_config = function.inputs["vpcConfig"]
+        assert sorted(vpc_config["subnetIds"]) == sorted(vpc.outputs["privateSubnetIds"])
+        assert not set(vpc_config["subnetIds"]) & set(vpc.outputs["publicSubnetIds"])
+        group = synthesis.named("aws:ec2/securityGroup:SecurityGroup", "network-lambda-sg")
+        assert vpc_config["securityGroupIds"] == [group.id] == [network["lambdaSecurityGroupId"]]
+        # The role may create the function's network interfaces before the function is created.
+        policy = next(p for p in mine(synthesis, ROLE_POLICY) if p.name == "lowstock-policy")
+        assert policy.urn in function.depends_on
+
+
 def test_no_public_entry_to_the_function(dev: Synthesis) -> None:
     assert dev.of_type("aws:lambda/functionUrl:FunctionUrl") == []
     assert dev.of_type("aws:lambda/permission:Permission") == []
@@ -111,6 +128,14 @@ def test_function_role_names_exact_arns(dev: Synthesis) -> None:
         "ReadApiToken": ["secretsmanager:GetSecretValue"],
         "ReadWriteOwnState": ["ssm:GetParameter", "ssm:PutParameter"],
         "SendFailedRuns": ["sqs:SendMessage"],
+        "ManageVpcNetworkInterfaces": [
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:UnassignPrivateIpAddresses",
+        ],
     }
     assert resources_of(granted["WriteOwnLogStreams"][1]) == [f"{log_group.outputs['arn']}:log-stream:*"]
     assert resources_of(granted["PublishAlerts"][1]) == [topic.outputs["arn"]]
@@ -121,8 +146,12 @@ def test_function_role_names_exact_arns(dev: Synthesis) -> None:
     metrics = granted["PutLowStockMetrics"][1]
     assert metrics["Resource"] == "*"
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "StockWiz/LowStock"}}
+    # Lambda manages the function's network interfaces with this role: interfaces it has yet to create, and
+    # Describe calls without resource-level permissions, hence "*" (the action list above is exact).
+    eni = granted["ManageVpcNetworkInterfaces"][1]
+    assert eni["Resource"] == "*" and "Condition" not in eni
     stars = [s["Sid"] for s in statements(policy) if any("*" in r for r in resources_of(s))]
-    assert stars == ["WriteOwnLogStreams", "PutLowStockMetrics"]
+    assert stars == ["WriteOwnLogStreams", "PutLowStockMetrics", "ManageVpcNetworkInterfaces"]
     assert all(s["Effect"] == "Allow" and "*" not in str(s["Action"]) for s in statements(policy))
 
 
