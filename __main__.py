@@ -6,7 +6,7 @@ from components.api_tokens import ApiTokensArgs, StockwizApiTokens
 from components.cluster import ClusterArgs, StockwizCluster
 from components.config import StackConfig
 from components.database import DatabaseArgs, StockwizDatabase
-from components.lowstock_lambda import LambdaArgs, StockwizLambda, schedule_from_config
+from components.lowstock_lambda import LambdaArgs, StockwizLambda
 from components.monitoring import MonitoredService, MonitoringArgs, StockwizMonitoring
 from components.network import NetworkArgs, StockwizNetwork
 from components.service import IngressSource, LoadBalancerAttachment, ServiceArgs, ServicePlatform
@@ -163,7 +163,7 @@ lowstock = StockwizLambda(
         api_url=network.url,
         api_token_secret_arn=tokens.token_secret_arns["read"],
         alert_topic_arn=monitoring.topic_arn,
-        schedule_expression=schedule_from_config(pulumi.Config("stockwiz")),
+        schedule_expression=cfg.low_stock_schedule,
         log_retention_days=cfg.log_retention_days,
         # In the private subnets, out through NAT: the ALB admits the NAT addresses when ingress is narrowed.
         subnet_ids=network.private_subnet_ids,

@@ -50,6 +50,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _POSTGRES_VERSION = re.compile(r"^\d{2}(\.\d+)?$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+# Recurring EventBridge Scheduler expressions: rate(N unit) with the unit singular for 1 and plural
+# otherwise, or a six-field cron(...). One-off at(...) would run the low-stock check once and never again.
+_RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
+_CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
 
 class StockwizConfigError(ValueError):
@@ -92,6 +96,7 @@ class StackConfig:
     final_snapshot: bool = False
     log_retention_days: int = 7
     alert_emails: tuple[str, ...] = ()
+    low_stock_schedule: str = "rate(15 minutes)"
 
     @property
     def https(self) -> bool:
@@ -165,6 +170,9 @@ class StackConfig:
             final_snapshot=reader.boolean("finalSnapshot", cls.final_snapshot),
             log_retention_days=reader.integer("logRetentionDays", cls.log_retention_days, 1, 3653),
             alert_emails=reader.strings("alertEmails", (), _check_email),
+            low_stock_schedule=reader.text(
+                "lowStockSchedule", cls.low_stock_schedule, _check_schedule
+            ).strip(),
         )
         config.validate()
         return config
@@ -340,3 +348,13 @@ def _check_pg_version(value: str) -> str | None:
 
 def _check_email(value: str) -> str | None:
     return None if _EMAIL.match(value) else f"{value!r} is not an e-mail address"
+
+
+def _check_schedule(value: str) -> str | None:
+    expression = value.strip()
+    if _RATE.match(expression) or _CRON.match(expression):
+        return None
+    return (
+        "must be a recurring schedule such as 'rate(15 minutes)', 'rate(1 hour)' or "
+        f"'cron(0/15 * * * ? *)', got {value!r}"
+    )

@@ -13,7 +13,6 @@ ingress is restricted: its calls leave from the stack's own Elastic IPs, which a
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +21,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StockwizConfigError
-
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "apps" / "lowstock"
 HANDLER = "lowstock.handler.handler"
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 # Kept equal to the handler's default and to the monitoring dashboard (tests check both).
 METRIC_NAMESPACE = "StockWiz/LowStock"
-CONFIG_KEY = "lowStockSchedule"
-DEFAULT_SCHEDULE = "rate(15 minutes)"
 TIMEOUT_SECONDS = 90
 # The state lease outlives the function timeout: a run killed by the timeout can never still be writing
 # when its lease is taken over.
@@ -54,26 +49,6 @@ VPC_NETWORK_INTERFACE_ACTIONS = [
     "ec2:UnassignPrivateIpAddresses",
 ]
 
-_RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
-_CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
-
-
-def check_schedule(expression: str) -> str:
-    """A recurring EventBridge Scheduler expression: rate(N unit) or a six-field cron(...); at() runs once."""
-    value = expression.strip()
-    if not (_RATE.match(value) or _CRON.match(value)):
-        raise StockwizConfigError(
-            f"stockwiz:{CONFIG_KEY}",
-            "must be a recurring schedule such as 'rate(15 minutes)', 'rate(1 hour)' or "
-            f"'cron(0/15 * * * ? *)', got {expression!r}",
-        )
-    return value
-
-
-def schedule_from_config(config: pulumi.Config) -> str:
-    """The schedule of `stockwiz:lowStockSchedule`, checked before any resource is declared."""
-    return check_schedule(config.get(CONFIG_KEY) or DEFAULT_SCHEDULE)
-
 
 @dataclass(frozen=True)
 class LambdaArgs:
@@ -83,6 +58,8 @@ class LambdaArgs:
     # The Secrets Manager secret holding the read-scope API token in plain form.
     api_token_secret_arn: pulumi.Input[str]
     alert_topic_arn: pulumi.Input[str]
+    # A recurring EventBridge Scheduler expression, validated with the stack configuration
+    # (StackConfig.low_stock_schedule, `stockwiz:lowStockSchedule`).
     schedule_expression: str
     log_retention_days: int
     # The network's private subnets and its Lambda security group (StockwizNetwork.private_subnet_ids,
@@ -115,7 +92,6 @@ class StockwizLambda(pulumi.ComponentResource):
     def __init__(self, name: str, args: LambdaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("stockwiz:index:StockwizLambda", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        schedule = check_schedule(args.schedule_expression)
         physical = f"stockwiz-lowstock-{args.stack}"
 
         log_group = aws.cloudwatch.LogGroup(
@@ -265,8 +241,8 @@ class StockwizLambda(pulumi.ComponentResource):
         schedule_resource = aws.scheduler.Schedule(
             f"{name}-schedule",
             name=physical,
-            description=f"Runs {physical} ({schedule})",
-            schedule_expression=schedule,
+            description=f"Runs {physical} ({args.schedule_expression})",
+            schedule_expression=args.schedule_expression,
             schedule_expression_timezone="UTC",
             flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
             state="ENABLED",

@@ -12,8 +12,6 @@ import yaml
 from components.config import FARGATE_MEMORY_BY_CPU, NAMESPACE, StackConfig, StockwizConfigError
 from tools.pulumi_mocks import ROOT, STACKS, stack_config, synthesize_stack
 
-# Read by components/lowstock_lambda.py, not by the StackConfig dataclass.
-LAMBDA_KEYS = {"lowStockSchedule"}
 NOT_SETTINGS = {"stack", "region", "default_tags"}
 
 
@@ -39,7 +37,7 @@ def test_every_setting_is_declared_with_a_description_and_the_same_default() -> 
     declared = project_config()
     fields = {f.name: f for f in dataclasses.fields(StackConfig) if f.name not in NOT_SETTINGS}
     setting_names = {camel(name) for name in fields}
-    assert set(declared) - LAMBDA_KEYS == setting_names
+    assert set(declared) == setting_names
     for name, field in fields.items():
         declaration = declared[camel(name)]
         assert declaration["description"], name
@@ -106,6 +104,9 @@ def test_every_fargate_size_aws_accepts_is_accepted() -> None:
         ("stockwiz:alertEmails", ["ops"], "not an e-mail address"),
         ("stockwiz:alertEmails", ["a@example.com", "a@example.com"], "twice"),
         ("stockwiz:hostedZoneId", "Z123ABC", "needs domainName"),
+        ("stockwiz:lowStockSchedule", "every 5 minutes", "must be a recurring schedule"),
+        ("stockwiz:lowStockSchedule", "", "must be a recurring schedule"),
+        ("stockwiz:lowStockSchedule", 15, "must be a recurring schedule"),
         ("aws:region", None, "AWS region"),
         ("aws:defaultTags", {"tags": {"Project": "stockwiz", "ManagedBy": "pulumi"}}, "lack Environment"),
         (
@@ -123,6 +124,49 @@ def test_bad_values_are_rejected_naming_the_key(key: str, value: Any, message: s
     )
     assert key.split(":")[1] in str(error.value) or error.value.key in str(error.value)
     assert message in str(error.value)
+
+
+def test_low_stock_schedule_defaults_and_stack_values() -> None:
+    assert load("dev").low_stock_schedule == "rate(15 minutes)"
+    assert load("prod").low_stock_schedule == "rate(5 minutes)"
+    assert load("dev", {"stockwiz:lowStockSchedule": None}).low_stock_schedule == "rate(15 minutes)"
+    # Surrounding blanks (easy to leave in YAML) are dropped, not sent to EventBridge Scheduler.
+    assert load("dev", {"stockwiz:lowStockSchedule": " rate(1 hour) "}).low_stock_schedule == "rate(1 hour)"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 minute)",
+        "rate(5 minutes)",
+        "rate(2 hours)",
+        "rate(1 day)",
+        "rate(30 days)",
+        "cron(0/15 * * * ? *)",
+    ],
+)
+def test_recurring_schedules_are_accepted(expression: str) -> None:
+    assert load("dev", {"stockwiz:lowStockSchedule": expression}).low_stock_schedule == expression
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 minutes)",
+        "rate(0 minutes)",
+        "rate(5 minute)",
+        "rate(05 minutes)",
+        "rate(5 weeks)",
+        "at(2030-01-01T00:00:00)",
+        "cron(* * * *)",
+        "cron(0 6 * * ? * *)",
+    ],
+)
+def test_other_schedules_are_refused_naming_the_key(expression: str) -> None:
+    with pytest.raises(StockwizConfigError) as error:
+        load("dev", {"stockwiz:lowStockSchedule": expression})
+    assert error.value.key == "stockwiz:lowStockSchedule"
+    assert "stockwiz:lowStockSchedule" in str(error.value) and repr(expression) in str(error.value)
 
 
 def test_a_storage_ceiling_below_the_allocation_is_rejected() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from components import monitoring
 from components.config import StockwizConfigError
-from components.lowstock_lambda import METRIC_NAMESPACE, SOURCE_DIR, check_schedule, code_archive
+from components.lowstock_lambda import METRIC_NAMESPACE, SOURCE_DIR, code_archive
 from lowstock import handler as lowstock_handler
 from tools.policy_check import check_stack
 from tools.pulumi_mocks import Synthesis, SynthResource, synthesize_stack
@@ -188,24 +188,9 @@ def test_schedule_comes_from_stack_config(dev: Synthesis, prod: Synthesis) -> No
 
 
 def test_an_invalid_schedule_stops_the_program_naming_the_key() -> None:
+    # Validated with the rest of the stack configuration (tests/infra/test_infra_config.py has the cases).
     with pytest.raises(StockwizConfigError, match="stockwiz:lowStockSchedule"):
         synthesize_stack("dev", {"stockwiz:lowStockSchedule": "every 5 minutes"})
-
-
-@pytest.mark.parametrize(
-    "expression", ["rate(1 minute)", "rate(5 minutes)", "rate(2 hours)", "cron(0/15 * * * ? *)"]
-)
-def test_recurring_schedules_are_accepted(expression: str) -> None:
-    assert check_schedule(expression) == expression
-
-
-@pytest.mark.parametrize(
-    "expression",
-    ["rate(1 minutes)", "rate(0 minutes)", "rate(5 minute)", "at(2030-01-01T00:00:00)", "cron(* * * *)"],
-)
-def test_other_expressions_are_refused(expression: str) -> None:
-    with pytest.raises(StockwizConfigError):
-        check_schedule(expression)
 
 
 def test_failed_runs_retry_then_reach_the_dead_letter_queue(dev: Synthesis) -> None:
