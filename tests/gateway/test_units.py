@@ -6,6 +6,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import aiohttp
 import pytest
@@ -263,3 +266,17 @@ def test_gateway_refuses_to_serve_open_beyond_loopback(caplog: pytest.LogCapture
     with caplog.at_level(logging.WARNING):
         create_app(load_config(GatewayConfig, {"HOST": "0.0.0.0", "ALLOW_OPEN": "true"}))
     assert any("ALLOW_OPEN" in record.getMessage() for record in caplog.records)
+
+
+def test_the_gateway_image_needs_no_database_libraries() -> None:
+    code = (
+        "import sys, gateway.app; print({'sqlalchemy', 'alembic', 'asyncpg', 'aiosqlite'} & set(sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": "apps"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "set()"
