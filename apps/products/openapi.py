@@ -6,7 +6,7 @@ from typing import Any
 
 from products.schemas import ProductCreate, ProductUpdate
 from stockwiz_runtime import openapi as oa
-from stockwiz_runtime.validation import LINE_PATTERN, id_list_pattern
+from stockwiz_runtime.validation import SEARCH_PATTERN, id_list_pattern
 
 PRODUCT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -51,7 +51,7 @@ LIST_PARAMETERS = [
     ),
     _query(
         "category",
-        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": LINE_PATTERN},
+        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": SEARCH_PATTERN},
         "Exact category.",
     ),
     _query(

@@ -11,6 +11,7 @@ from stockwiz_runtime.validation import (
     Limit,
     Offset,
     QueryModel,
+    QueryText,
     RequestModel,
     SingleLine,
     Text,
@@ -52,7 +53,8 @@ Price = Annotated[
 Name = Annotated[SingleLine, Field(min_length=1, max_length=255)]
 Category = Annotated[SingleLine, Field(min_length=1, max_length=100)]
 Description = Annotated[Text, Field(max_length=5000)]
-SearchText = Annotated[SingleLine, Field(min_length=1, max_length=200)]
+SearchText = Annotated[QueryText, Field(min_length=1, max_length=200)]
+CategoryFilter = Annotated[QueryText, Field(min_length=1, max_length=100)]
 Sku = Annotated[
     str,
     BeforeValidator(_strict_string),
@@ -108,7 +110,7 @@ SortKey = Literal[
 
 class ProductQuery(QueryModel):
     q: SearchText | None = None
-    category: Category | None = None
+    category: CategoryFilter | None = None
     sort: SortKey = "id"
     limit: Limit = 100
     offset: Offset = 0

@@ -53,6 +53,19 @@ SingleLine = Annotated[
     AfterValidator(_single_line),
     Field(json_schema_extra={"pattern": LINE_PATTERN}),
 ]
+# Search text and filters in query strings: matched literally, so anything goes but NUL, which PostgreSQL
+# cannot hold in text.
+SEARCH_PATTERN = r"^[^\x00]*$"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+QueryText = Annotated[str, AfterValidator(_no_nul)]
+
 # Free text: newlines allowed, control characters not.
 Text = Annotated[
     str,

@@ -29,11 +29,12 @@ FUZZ_SETTINGS = settings(
 # everything else keeps schemathesis' defaults.
 FUZZ_CONFIG = SchemathesisConfig.from_dict(
     {
+        "generation": {"allow-x00": False},
         "checks": {
             "positive_data_acceptance": {
                 "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "429"],
             }
-        }
+        },
     }
 )
 
