@@ -14,7 +14,7 @@ from inventory.schemas import (
     TransferRequest,
 )
 from stockwiz_runtime import openapi as oa
-from stockwiz_runtime.validation import MAX_ID, MAX_PAGE_SIZE
+from stockwiz_runtime.validation import MAX_ID
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -127,25 +127,6 @@ REPLAYED = {
         "schema": {"type": "string"},
     }
 }
-PAGE_HEADERS = {
-    "X-Total-Count": {"description": "Items matching the filters.", "schema": {"type": "integer"}},
-    "Link": {"description": 'The next page, as <...>; rel="next".', "schema": {"type": "string"}},
-}
-ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-PRODUCT_ID_PARAMETER = {
-    "name": "product_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1},
-}
-IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "description": "An ETag from a previous read; a stale one is refused with 412. Without it the write is "
-    "unconditional.",
-    "schema": {"type": "string"},
-}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -157,21 +138,13 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-PAGING = [
-    _query(
-        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 100}, "Page size."
-    ),
-    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip."),
-]
 RECORD_FILTERS = [
-    _query("product_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "Only this product."),
-    _query("warehouse", {"type": "string", "minLength": 1, "maxLength": 100}, "Only this warehouse (exact)."),
+    oa.query("product_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "Only this product."),
+    oa.query(
+        "warehouse", {"type": "string", "minLength": 1, "maxLength": 100}, "Only this warehouse (exact)."
+    ),
 ]
-MOVEMENT_FILTERS = [*RECORD_FILTERS, _query("reason", {"enum": list(REASONS)}, "Only this reason.")]
+MOVEMENT_FILTERS = [*RECORD_FILTERS, oa.query("reason", {"enum": list(REASONS)}, "Only this reason.")]
 
 
 def _list(items: str, summary: str, parameters: list[dict[str, Any]], *problems: int) -> dict[str, Any]:
@@ -179,7 +152,9 @@ def _list(items: str, summary: str, parameters: list[dict[str, Any]], *problems:
         "summary": summary,
         "parameters": parameters,
         "responses": oa.responses(
-            {"200": oa.ok_json({"type": "array", "items": _ref(items)}, headers=PAGE_HEADERS)}, 422, *problems
+            {"200": oa.ok_json({"type": "array", "items": _ref(items)}, headers=oa.PAGE_HEADERS)},
+            422,
+            *problems,
         ),
     }
 
@@ -193,7 +168,7 @@ def openapi_document() -> dict[str, Any]:
                 "List stock records by id (a bare array; pagination in headers).",
                 [
                     *RECORD_FILTERS,
-                    *PAGING,
+                    *oa.PAGING,
                 ],
             ),
             "post": {
@@ -214,7 +189,7 @@ def openapi_document() -> dict[str, Any]:
             "get": _list(
                 "InventoryRecord",
                 "Records with quantity <= reorder_point, by id.",
-                [*RECORD_FILTERS, *PAGING],
+                [*RECORD_FILTERS, *oa.PAGING],
             )
         },
         "/inventory/summary": {
@@ -233,7 +208,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
         "/inventory/movements": {
-            "get": _list("Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *PAGING]),
+            "get": _list("Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *oa.PAGING]),
         },
         "/inventory/transfer": {
             "post": {
@@ -253,29 +228,29 @@ def openapi_document() -> dict[str, Any]:
             }
         },
         "/inventory/product/{product_id}": {
-            "parameters": [PRODUCT_ID_PARAMETER],
+            "parameters": [oa.path_id("product_id")],
             "get": {
                 "summary": "A product's stock: total, main warehouse, and every warehouse's record.",
                 "responses": oa.responses({"200": oa.ok_json(_ref("ProductStock"))}, 404),
             },
         },
         "/inventory/{id}": {
-            "parameters": [ID_PARAMETER],
+            "parameters": [oa.path_id()],
             "get": {"summary": "One stock record.", "responses": oa.responses({"200": record}, 404)},
             "put": {
                 "summary": "Set absolute values; a quantity is recorded as a `count` movement.",
-                "parameters": [IF_MATCH],
+                "parameters": [oa.IF_MATCH],
                 "requestBody": oa.request_body(InventoryUpdate),
                 "responses": oa.responses({"200": record}, 404, 409, 412, 413, 415, 422),
             },
             "delete": {
                 "summary": "Delete a stock record; its units leave the ledger as a `delete` movement.",
-                "parameters": [IF_MATCH],
+                "parameters": [oa.IF_MATCH],
                 "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 412),
             },
         },
         "/inventory/{id}/adjust": {
-            "parameters": [ID_PARAMETER],
+            "parameters": [oa.path_id()],
             "post": {
                 "summary": "Add or take units atomically; taking more than is there is a 409 and changes "
                 "nothing.",
@@ -293,11 +268,11 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "/inventory/{id}/movements": {
-            "parameters": [ID_PARAMETER],
+            "parameters": [oa.path_id()],
             "get": _list(
                 "Movement",
                 "A record's ledger, newest first (readable after the record is deleted).",
-                [*MOVEMENT_FILTERS, *PAGING],
+                [*MOVEMENT_FILTERS, *oa.PAGING],
                 404,
             ),
         },

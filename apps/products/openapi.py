@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from products.schemas import ProductCreate, ProductUpdate
+from products.schemas import ProductCreate, ProductUpdate, SortKey
 from stockwiz_runtime import openapi as oa
 from stockwiz_runtime.validation import SEARCH_PATTERN, id_list_pattern
 
@@ -24,61 +24,20 @@ PRODUCT_SCHEMA: dict[str, Any] = {
 }
 PRODUCT_REF = {"$ref": "#/components/schemas/Product"}
 ETAG = {"ETag": {"description": "The product's version, for If-Match.", "schema": {"type": "string"}}}
-PAGE_HEADERS = {
-    "X-Total-Count": {"description": "Products matching the filters.", "schema": {"type": "integer"}},
-    "Link": {"description": 'The next page, as <...>; rel="next".', "schema": {"type": "string"}},
-}
-ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "description": "An ETag from a previous read; a stale one is refused with 412. Without it the write is "
-    "unconditional.",
-    "schema": {"type": "string"},
-}
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
 LIST_PARAMETERS = [
-    _query(
+    oa.query(
         "q",
-        {"type": "string", "minLength": 1, "maxLength": 200},
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": SEARCH_PATTERN},
         "Case-insensitive search in name, sku, description.",
     ),
-    _query(
+    oa.query(
         "category",
         {"type": "string", "minLength": 1, "maxLength": 100, "pattern": SEARCH_PATTERN},
         "Exact category.",
     ),
-    _query(
-        "sort",
-        {
-            "enum": [
-                "id",
-                "-id",
-                "name",
-                "-name",
-                "price",
-                "-price",
-                "created_at",
-                "-created_at",
-                "updated_at",
-                "-updated_at",
-                "category",
-                "-category",
-            ]
-        },
-        "Sort key; '-' descends.",
-    ),
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."),
-    _query(
-        "offset", {"type": "integer", "minimum": 0, "maximum": 2147483647, "default": 0}, "Products to skip."
-    ),
-    _query("ids", {"type": "string", "pattern": id_list_pattern()}, "Comma-separated ids (at most 1000)."),
+    oa.query("sort", {"enum": list(get_args(SortKey))}, "Sort key; '-' descends."),
+    *oa.PAGING,
+    oa.query("ids", {"type": "string", "pattern": id_list_pattern()}, "Comma-separated ids (at most 1000)."),
 ]
 
 
@@ -90,7 +49,7 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "List products (a bare array; pagination in headers).",
                 "parameters": LIST_PARAMETERS,
                 "responses": oa.responses(
-                    {"200": oa.ok_json({"type": "array", "items": PRODUCT_REF}, headers=PAGE_HEADERS)}, 422
+                    {"200": oa.ok_json({"type": "array", "items": PRODUCT_REF}, headers=oa.PAGE_HEADERS)}, 422
                 ),
             },
             "post": {
@@ -124,17 +83,17 @@ def openapi_document() -> dict[str, Any]:
             }
         },
         "/products/{id}": {
-            "parameters": [ID_PARAMETER],
+            "parameters": [oa.path_id()],
             "get": {"summary": "One product.", "responses": oa.responses({"200": product}, 404)},
             "put": {
                 "summary": "Partial update; null clears description, category or sku.",
-                "parameters": [IF_MATCH],
+                "parameters": [oa.IF_MATCH],
                 "requestBody": oa.request_body(ProductUpdate),
                 "responses": oa.responses({"200": product}, 404, 409, 412, 413, 415, 422),
             },
             "delete": {
                 "summary": "Delete a product (refused with 409 while it has stock records).",
-                "parameters": [IF_MATCH],
+                "parameters": [oa.IF_MATCH],
                 "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 409, 412),
             },
         },

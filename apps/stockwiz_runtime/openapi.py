@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from stockwiz_runtime.jsonio import json_response
 from stockwiz_runtime.keys import OPENAPI
+from stockwiz_runtime.validation import MAX_OFFSET, MAX_PAGE_SIZE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -38,6 +39,34 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+PAGE_HEADERS: dict[str, Any] = {
+    "X-Total-Count": {"description": "Items matching the filters.", "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page, as <...>; rel="next".', "schema": {"type": "string"}},
+}
+IF_MATCH: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag from a previous read; a stale one is refused with 412. Without it the write is "
+    "unconditional.",
+    "schema": {"type": "string"},
+}
+
+
+def path_id(name: str = "id") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+
+def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+PAGING = [
+    query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 100}, "Page size."),
+    query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "Items to skip."),
+]
 
 
 def json_content(schema: dict[str, Any]) -> dict[str, Any]:

@@ -98,7 +98,8 @@ class QueryModel(BaseModel):
 
 MAX_PAGE_SIZE = 1000
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
-Offset = Annotated[int, Field(ge=0, le=2_147_483_647)]
+MAX_OFFSET = 2_147_483_647
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 # Ids are 32-bit integers in the database; a bigger number names nothing, it is not an error of ours.
 MAX_ID = 2_147_483_647
 
