@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
+from stockwiz_runtime.lifecycle import request_shutdown
 from stockwiz_runtime.problems import ProblemError
 
 log = logging.getLogger("stockwiz.db")
@@ -86,6 +87,22 @@ class DatabaseSettings(BaseModel):
         return normalize_database_url(DEFAULT_SQLITE_URL)
 
 
+# SQLSTATE class 28: the server refused who we are. RDS rotates the master password it manages, and ECS
+# resolves secrets only when a task starts, so a running task can only recover by being replaced.
+_CREDENTIALS_REJECTED = ("28000", "28P01")
+
+
+def credentials_rejected(error: BaseException | None) -> bool:
+    """True when `error` (or what it wraps) is the database refusing our user or password."""
+    seen = 0
+    while error is not None and seen < 10:
+        if getattr(error, "sqlstate", None) in _CREDENTIALS_REJECTED:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__
+        seen += 1
+    return False
+
+
 class Database:
     def __init__(
         self,
@@ -98,6 +115,7 @@ class Database:
         sslmode: str = "disable",
     ) -> None:
         self.url = url
+        self.on_credentials_rejected: Callable[[], None] | None = None
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self.is_postgres = url.get_backend_name() == "postgresql"
         if self.is_sqlite:
@@ -119,6 +137,11 @@ class Database:
                 pool_recycle=1800,
                 connect_args=connect_args,
             )
+            event.listen(self.engine.sync_engine, "handle_error", self._on_error)
+
+    def _on_error(self, context: Any) -> None:
+        if self.on_credentials_rejected is not None and credentials_rejected(context.original_exception):
+            self.on_credentials_rejected()
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, application_name: str) -> Database:
@@ -174,10 +197,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def database_error_to_problem(error: Exception) -> ProblemError | None:
-    """A database that cannot be reached (or is locked past the busy timeout) is a 503, not a 500."""
-    unavailable = isinstance(
-        error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | OSError
-    ) or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+    """A database that cannot be reached, refuses our credentials or stays locked past the busy timeout is a
+    503, not a 500."""
+    unavailable = (
+        isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | OSError)
+        or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+        or credentials_rejected(error)
+    )
     if not unavailable:
         return None
     return ProblemError(
@@ -216,6 +242,9 @@ def database_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         database = Database.from_settings(settings, app[SERVICE_NAME])
+        database.on_credentials_rejected = lambda: request_shutdown(
+            app, "the database rejected our credentials (rotated?); stopping so a new task starts with them"
+        )
         app[DATABASE] = database
         try:
             if settings.migrate_on_start:
