@@ -456,7 +456,7 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
         if failed or outcome.errors:
             raise SystemExit(f"stock correctness check failed: {outcome.scenario}: {outcome.note}")
 
-    if any(settings.only in f"startup-{module}" for module in SERVICES):
+    if not settings.only or settings.only.startswith("startup"):
         results += startup_times(stack.env, stack.log_dir)
     if base is not None:
         for r in results:
@@ -489,6 +489,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"token {stack.token}\nrecords {stack.record_ids[:3]}...; Ctrl-C to stop",
                 flush=True,
             )
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             try:
                 signal.pause()
             except KeyboardInterrupt:

@@ -31,7 +31,7 @@ from inventory.schemas import (
     TransferRequest,
 )
 from inventory.tables import inventory, products, stock_movements
-from stockwiz_runtime.db import Database
+from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
@@ -247,22 +247,22 @@ def _main_record(records: list[dict[str, Any]]) -> dict[str, Any]:
     return max(records, key=lambda record: (record["quantity"], -record["id"]))
 
 
-async def _records_of_products(
-    conn: AsyncConnection, product_ids: list[int]
-) -> dict[int, list[dict[str, Any]]]:
-    rows = (
-        (
-            await conn.execute(
-                sa.select(*_RECORD_COLUMNS)
-                .where(inventory.c.product_id.in_(product_ids))
-                .order_by(inventory.c.product_id, inventory.c.warehouse)
-            )
-        )
-        .mappings()
-        .all()
-    )
+_ORDER_OF_RECORDS = (inventory.c.product_id, inventory.c.warehouse)
+# The stock of a set of products: PostgreSQL takes the ids as one array parameter, so one statement serves
+# every number of ids (an IN list would be a new statement for each length).
+_RECORDS_OF_PRODUCTS = ReadQuery(
+    sa.select(*_RECORD_COLUMNS)
+    .where(inventory.c.product_id.in_(sa.bindparam("product_ids", expanding=True, type_=sa.Integer)))
+    .order_by(*_ORDER_OF_RECORDS),
+    postgres=sa.select(*_RECORD_COLUMNS)
+    .where(inventory.c.product_id == sa.any_(sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.Integer))))
+    .order_by(*_ORDER_OF_RECORDS),
+)
+
+
+async def _records_of_products(db: Database, product_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     grouped: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in await db.fetch(_RECORDS_OF_PRODUCTS, product_ids=product_ids):
         grouped.setdefault(row["product_id"], []).append(record_json(row))
     return grouped
 
@@ -270,8 +270,7 @@ async def _records_of_products(
 async def product_stock(db: Database, product_id: int) -> dict[str, Any]:
     """The upstream shape (`quantity`, `warehouse`, `id` of one record) kept meaningful for a product held in
     several warehouses: the total, the main warehouse and its record, plus every warehouse's record."""
-    async with db.read() as conn:
-        records = (await _records_of_products(conn, [product_id])).get(product_id)
+    records = (await _records_of_products(db, [product_id])).get(product_id)
     if not records:
         raise not_found(f"product {product_id} has no stock records")
     main = _main_record(records)
@@ -287,8 +286,7 @@ async def product_stock(db: Database, product_id: int) -> dict[str, Any]:
 
 
 async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
-    async with db.read() as conn:
-        grouped = await _records_of_products(conn, product_ids)
+    grouped = await _records_of_products(db, product_ids)
     return {
         str(product_id): {
             "quantity": sum(record["quantity"] for record in records),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from products.schemas import ProductCreate, ProductQuery, ProductUpdate
 from products.tables import products
-from stockwiz_runtime.db import Database
+from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.problems import ProblemError, conflict, not_found
@@ -47,7 +49,7 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _as_json(row: sa.RowMapping) -> dict[str, Any]:
+def _as_json(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": row["name"],
@@ -79,41 +81,81 @@ def _order_by(sort: str) -> list[sa.ColumnElement[Any]]:
     return [primary, products.c.id.desc() if descending else products.c.id.asc()]
 
 
-async def list_products(db: Database, query: ProductQuery) -> Page:
+_TOTAL = sa.func.count().over().label("total")
+_GET_PRODUCT = ReadQuery(
+    sa.select(*_COLUMNS, products.c.version).where(
+        products.c.id == sa.bindparam("product_id", type_=sa.Integer)
+    )
+)
+
+
+def _conditions(search: Any, category: Any, ids: Any) -> list[sa.ColumnElement[bool]]:
+    """The list filters; each argument is a value, a bind parameter, or None for no such filter."""
     conditions: list[sa.ColumnElement[bool]] = []
-    if query.q:
+    if search is not None:
         conditions.append(
             sa.or_(
-                products.c.name.icontains(query.q, autoescape=True),
-                products.c.sku.icontains(query.q, autoescape=True),
-                products.c.description.icontains(query.q, autoescape=True),
+                products.c.name.icontains(search, autoescape=True),
+                products.c.sku.icontains(search, autoescape=True),
+                products.c.description.icontains(search, autoescape=True),
             )
         )
-    if query.category:
-        conditions.append(products.c.category == query.category)
-    if query.ids is not None:
-        conditions.append(products.c.id.in_(query.ids))
-    select_page = (
-        sa.select(*_COLUMNS)
-        .where(*conditions)
-        .order_by(*_order_by(query.sort))
-        .limit(query.limit)
-        .offset(query.offset)
+    if category is not None:
+        conditions.append(products.c.category == category)
+    if ids is not None:
+        conditions.append(products.c.id.in_(ids))
+    return conditions
+
+
+def _page_statement(sort: str, conditions: list[sa.ColumnElement[bool]], limit: Any, offset: Any) -> Any:
+    # The total rides along as a window count, so a page is one statement: one round trip, one snapshot.
+    return (
+        sa.select(*_COLUMNS, _TOTAL).where(*conditions).order_by(*_order_by(sort)).limit(limit).offset(offset)
     )
-    count = sa.select(sa.func.count()).select_from(products).where(*conditions)
-    async with db.read() as conn:
-        rows = (await conn.execute(select_page)).mappings().all()
-        total = int(await conn.scalar(count) or 0)
+
+
+@cache
+def _list_query(sort: str, category: bool, ids: bool) -> ReadQuery:
+    """One statement per shape of list query without search text (two dozen at most), built once."""
+    conditions = _conditions(
+        None,
+        sa.bindparam("category", type_=sa.String) if category else None,
+        sa.bindparam("ids", expanding=True, type_=sa.Integer) if ids else None,
+    )
+    limit, offset = sa.bindparam("limit", type_=sa.Integer), sa.bindparam("offset", type_=sa.Integer)
+    return ReadQuery(_page_statement(sort, conditions, limit, offset))
+
+
+async def list_products(db: Database, query: ProductQuery) -> Page:
+    rows: Sequence[Mapping[str, Any] | sa.RowMapping]
+    if query.q:
+        # Search text is escaped into its LIKE patterns, so its statement is built for each request.
+        conditions = _conditions(query.q, query.category, query.ids)
+        async with db.read() as conn:
+            statement = _page_statement(query.sort, conditions, query.limit, query.offset)
+            rows = (await conn.execute(statement)).mappings().all()
+    else:
+        parameters: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
+        if query.category:
+            parameters["category"] = query.category
+        if query.ids is not None:
+            parameters["ids"] = query.ids
+        rows = await db.fetch(
+            _list_query(query.sort, bool(query.category), query.ids is not None), **parameters
+        )
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        # Past the last page (or when nothing matches) no row carries the window count: count on its own.
+        count = sa.select(sa.func.count()).select_from(products)
+        where = _conditions(query.q, query.category, query.ids)
+        async with db.read() as conn:
+            total = int(await conn.scalar(count.where(*where)) or 0)
     return Page([_as_json(row) for row in rows], total)
 
 
 async def get_product(db: Database, product_id: int) -> Product:
-    async with db.read() as conn:
-        row = (
-            (await conn.execute(sa.select(*_COLUMNS, products.c.version).where(products.c.id == product_id)))
-            .mappings()
-            .first()
-        )
+    row = await db.fetch_one(_GET_PRODUCT, product_id=product_id)
     if row is None:
         raise _missing(product_id)
     return Product(_as_json(row), row["version"])

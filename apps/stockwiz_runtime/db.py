@@ -3,15 +3,22 @@
 Services use SQLAlchemy Core: `read()` and `write()` hand out a connection inside a transaction. On SQLite a
 write transaction starts with BEGIN IMMEDIATE, so two writers queue on the database lock instead of one
 failing when it tries to upgrade a read lock (SQLite's default deferred BEGIN).
+
+Hot reads that are one statement use `fetch()` with a `ReadQuery`: a Core statement with named bind
+parameters, built once. One statement sees one snapshot, so it needs no BEGIN/COMMIT; on PostgreSQL it is
+compiled once per process and run on a pooled connection's asyncpg driver directly, which costs about a
+quarter of a transaction through SQLAlchemy's execution layer (make bench, README Performance). Anything
+unusual (a failure, a cancelled request) goes back through SQLAlchemy, so errors look the same either way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -20,6 +27,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Select
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
 from stockwiz_runtime.lifecycle import request_shutdown
@@ -103,6 +112,29 @@ def credentials_rejected(error: BaseException | None) -> bool:
     return False
 
 
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class ReadQuery:
+    """A read of one statement, built once at import with named bind parameters (`sa.bindparam`).
+
+    `postgres` may give a PostgreSQL-only form of the same query (`= ANY(array)` instead of an IN list whose
+    length varies, say); `statement` is what every other backend runs."""
+
+    statement: Select[Any]
+    postgres: Select[Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    parameters: tuple[str, ...]
+    bind_processors: Mapping[str, Callable[[Any], Any]]
+    # Filled at the first run, when the server has told us the result column types.
+    result_processors: list[Callable[[Any], Any] | None] | None = None
+
+
 class Database:
     def __init__(
         self,
@@ -138,6 +170,8 @@ class Database:
                 connect_args=connect_args,
             )
             event.listen(self.engine.sync_engine, "handle_error", self._on_error)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._compiled: dict[ReadQuery, _Compiled] = {}
 
     def _on_error(self, context: Any) -> None:
         if self.on_credentials_rejected is not None and credentials_rejected(context.original_exception):
@@ -166,6 +200,101 @@ class Database:
                 await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with conn.begin():
                 yield conn
+
+    async def fetch(self, query: ReadQuery, **parameters: Any) -> Sequence[Row]:
+        """The rows of one read-only statement, run without an explicit transaction."""
+        if self.is_postgres:
+            rows = await self._fetch_on_driver(query, parameters)
+            if rows is not None:
+                return rows
+        statement = query.postgres if self.is_postgres and query.postgres is not None else query.statement
+        if self.is_sqlite:
+            # SQLite's autocommit mode is the driver's, which our own BEGIN handling replaces.
+            async with self.read() as conn:
+                return (await conn.execute(statement, parameters)).mappings().all()
+        async with self._autocommit.connect() as conn:
+            return (await conn.execute(statement, parameters)).mappings().all()
+
+    async def fetch_one(self, query: ReadQuery, **parameters: Any) -> Row | None:
+        rows = await self.fetch(query, **parameters)
+        return rows[0] if rows else None
+
+    def _compile(self, query: ReadQuery) -> _Compiled | None:
+        compiled = self._compiled.get(query)
+        if compiled is None:
+            statement = query.postgres if query.postgres is not None else query.statement
+            result = statement.compile(dialect=self.engine.dialect)
+            bind_processors = dict(result._bind_processors)
+            if (
+                result.post_compile_params
+                or result.literal_execute_params
+                or result.positiontup is None
+                or not all(callable(processor) for processor in bind_processors.values())
+            ):
+                return None  # IN lists and literals are rendered per execution: leave them to SQLAlchemy
+            compiled = self._compiled[query] = _Compiled(
+                result.string,
+                tuple(result.positiontup),
+                cast(dict[str, Callable[[Any], Any]], bind_processors),
+            )
+        return compiled
+
+    async def _fetch_on_driver(self, query: ReadQuery, parameters: Mapping[str, Any]) -> Sequence[Row] | None:
+        """The rows, or None when this query or this moment is not for the fast path."""
+        compiled = self._compile(query)
+        if compiled is None:
+            return None
+        processors = compiled.bind_processors
+        arguments = [
+            processors[name](parameters[name]) if name in processors else parameters[name]
+            for name in compiled.parameters
+        ]
+        try:
+            pooled = await self.engine.raw_connection()
+        except Exception:
+            return None  # SQLAlchemy connects again, and reports the failure its usual way
+        driver: Any = pooled.driver_connection
+        healthy = False
+        try:
+            if compiled.result_processors is None:
+                compiled = await self._learn_result_types(query, compiled, driver)
+            records = await driver.fetch(compiled.sql, *arguments)
+            healthy = True
+        except Exception as error:
+            log.debug("fast read failed (%s); retrying through SQLAlchemy", type(error).__name__)
+            return None
+        finally:
+            if not healthy:
+                # A failed or cancelled query may leave the connection mid-protocol: never reuse it.
+                driver.terminate()
+                await greenlet_spawn(pooled.invalidate)
+            else:
+                await greenlet_spawn(pooled.close)
+        result_processors = compiled.result_processors or []
+        if not any(result_processors):
+            return cast(Sequence[Row], records)
+        names = list(records[0].keys()) if records else []
+        return [
+            {
+                name: value if processor is None else processor(value)
+                for name, value, processor in zip(names, record.values(), result_processors, strict=True)
+            }
+            for record in records
+        ]
+
+    async def _learn_result_types(self, query: ReadQuery, compiled: _Compiled, driver: Any) -> _Compiled:
+        statement = query.postgres if query.postgres is not None else query.statement
+        prepared = await driver.prepare(compiled.sql)
+        dialect = self.engine.dialect
+        types = [column.type for column in statement.selected_columns]
+        processors: list[Callable[[Any], Any] | None] = [
+            sa_type._cached_result_processor(dialect, attribute.type.oid)
+            for sa_type, attribute in zip(types, prepared.get_attributes(), strict=True)
+        ]
+        learned = self._compiled[query] = _Compiled(
+            compiled.sql, compiled.parameters, compiled.bind_processors, processors
+        )
+        return learned
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
