@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from gateway.upstream import Upstream
-from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, dumps
+from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, dumps, loads
 from stockwiz_runtime.problems import ProblemError
 
 _PASSED_THROUGH = ("ETag", "X-Total-Count", "Link")
@@ -98,20 +98,77 @@ async def products_with_stock(
 ) -> web.Response:
     """A page of products (the same filters and pagination as /api/products), each with its stock."""
     path = "/products" + (f"?{query_string}" if query_string else "")
-    status, product_headers, page = await products.get_json(path, headers)
-    passed = {name: product_headers[name] for name in _PASSED_THROUGH[1:] if name in product_headers}
-    if status != 200:
+    response = await products.request("GET", path, headers=headers)
+    try:
+        raw = await response.read()
+    except Exception as exc:
+        raise products.failed(exc) from None
+    finally:
+        response.release()
+    passed = {name: response.headers[name] for name in _PASSED_THROUGH[1:] if name in response.headers}
+    if response.status != 200:
         return web.Response(
-            status=status,
-            body=dumps(page),
-            headers={**passed, "Content-Type": product_headers.get("Content-Type", JSON_CONTENT_TYPE)},
+            status=response.status,
+            body=raw,
+            headers={**passed, "Content-Type": response.headers.get("Content-Type", JSON_CONTENT_TYPE)},
         )
-    if not isinstance(page, list):
-        raise _bad_answer(products, status)
+    try:
+        # Only the ids are read from this decoding: prices go out as the product service wrote them.
+        page = orjson.loads(raw)
+    except ValueError:
+        raise _bad_answer(products, response.status) from None
+    if not isinstance(page, list) or not all(isinstance(product, dict) for product in page):
+        raise _bad_answer(products, response.status)
     ids = [product["id"] for product in page]
     summary = await _stock_summary(inventory, ids, headers) if ids else {}
+    spans = _product_spans(raw, ids)
+    if spans is None:
+        body = _recomposed(raw, summary)
+    else:
+        parts = []
+        for product_id, (start, end) in zip(ids, spans, strict=True):
+            entry = summary.get(str(product_id))
+            product = raw[start:end]
+            parts.append(
+                product if entry is None else product[:-1] + b',"inventory":' + orjson.dumps(entry) + b"}"
+            )
+        body = b"[" + b",".join(parts) + b"]"
+    return web.Response(body=body, content_type=JSON_CONTENT_TYPE, headers=passed)
+
+
+_PRODUCT_OPENING = b'{"id":'
+
+
+def _product_spans(raw: bytes, ids: list[Any]) -> list[tuple[int, int]] | None:
+    """Where each product object starts and ends in the product service's array, or None when its bytes are
+    not laid out as expected (then the page is decoded and encoded again). In valid JSON `{"id":` can only
+    open an object (a quote inside a string is escaped), and products are flat objects whose first key is
+    their id; each span is checked against the id decoded at that place."""
+    starts: list[int] = []
+    position = raw.find(_PRODUCT_OPENING)
+    while position != -1:
+        starts.append(position)
+        position = raw.find(_PRODUCT_OPENING, position + len(_PRODUCT_OPENING))
+    if len(starts) != len(ids):
+        return None
+    spans: list[tuple[int, int]] = []
+    closing = raw.rfind(b"]")
+    for index, (start, product_id) in enumerate(zip(starts, ids, strict=True)):
+        after_id = raw.find(b",", start)
+        if raw[start + len(_PRODUCT_OPENING) : after_id] != str(product_id).encode():
+            return None
+        stop = starts[index + 1] if index + 1 < len(starts) else closing
+        end = raw.rfind(b"}", start, stop) + 1
+        if end <= start:
+            return None
+        spans.append((start, end))
+    return spans
+
+
+def _recomposed(raw: bytes, summary: Mapping[str, Any]) -> bytes:
+    page = loads(raw)  # prices as exact Decimals
     for product in page:
         entry = summary.get(str(product["id"]))
         if entry is not None:
             product["inventory"] = entry
-    return web.Response(body=dumps(page), content_type=JSON_CONTENT_TYPE, headers=passed)
+    return dumps(page)
