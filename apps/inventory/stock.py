@@ -286,23 +286,30 @@ async def product_stock(db: Database, product_id: int) -> dict[str, Any]:
 
 
 async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
-    grouped = await _records_of_products(db, product_ids)
-    return {
-        str(product_id): {
-            "quantity": sum(record["quantity"] for record in records),
-            "warehouse": _main_record(records)["warehouse"],
-            "warehouses": [
-                {
-                    "id": record["id"],
-                    "warehouse": record["warehouse"],
-                    "quantity": record["quantity"],
-                    "reorder_point": record["reorder_point"],
-                }
-                for record in records
-            ],
-        }
-        for product_id, records in grouped.items()
-    }
+    # One pass over the rows (ordered by product): the composed views ask for this on every request.
+    result: dict[str, Any] = {}
+    main: dict[str, tuple[int, int]] = {}
+    for row in await db.fetch(_RECORDS_OF_PRODUCTS, product_ids=product_ids):
+        key = str(row["product_id"])
+        quantity = row["quantity"]
+        entry = result.get(key)
+        if entry is None:
+            entry = result[key] = {"quantity": 0, "warehouse": row["warehouse"], "warehouses": []}
+            main[key] = (quantity, -row["id"])
+        elif (quantity, -row["id"]) > main[key]:
+            # The warehouse holding the most units; the oldest record wins a tie (as _main_record).
+            main[key] = (quantity, -row["id"])
+            entry["warehouse"] = row["warehouse"]
+        entry["quantity"] += quantity
+        entry["warehouses"].append(
+            {
+                "id": row["id"],
+                "warehouse": row["warehouse"],
+                "quantity": quantity,
+                "reorder_point": row["reorder_point"],
+            }
+        )
+    return result
 
 
 async def movements(db: Database, query: MovementQuery, inventory_id: int | None = None) -> Page:
