@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # Never part of an image's meaning, even when a Dockerfile copies a whole directory.
@@ -56,19 +57,27 @@ def _instructions(text: str) -> Iterator[str]:
         yield current
 
 
-def _dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
-    """The context's .dockerignore as (re-include?, pattern) rules, in file order."""
+@dataclass(frozen=True)
+class IgnoreRule:
+    """One .dockerignore line: a path pattern, and whether it re-includes (`!`) what it matches."""
+
+    regex: re.Pattern[str]
+    negated: bool
+
+
+def read_dockerignore(context: Path) -> list[IgnoreRule]:
+    """The context's .dockerignore rules, in file order (none when there is no file)."""
     path = context / ".dockerignore"
     if not path.exists():
         return []
-    rules: list[tuple[bool, re.Pattern[str]]] = []
+    rules: list[IgnoreRule] = []
     for line in path.read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         negated = line.startswith("!")
         pattern = line[1:].strip() if negated else line
-        rules.append((negated, _glob_regex(pattern.strip("/"))))
+        rules.append(IgnoreRule(_glob_regex(pattern.strip("/")), negated))
     return rules
 
 
@@ -95,22 +104,28 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out + "$")
 
 
-def _included(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+def is_ignored(relative: str, rules: list[IgnoreRule]) -> bool:
+    """Whether Docker leaves `relative` (a context path, with /) out of the build context: as in Docker, the
+    last rule matching the file or one of its directories decides."""
+    parts = relative.strip("/").split("/")
+    ancestors = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    ignored = False
+    for rule in rules:
+        if any(rule.regex.match(path) for path in ancestors):
+            ignored = not rule.negated
+    return ignored
+
+
+def _included(relative: str, rules: list[IgnoreRule]) -> bool:
     parts = relative.split("/")
     if any(part in _ALWAYS_IGNORED for part in parts) or relative.endswith(_IGNORED_SUFFIXES):
         return False
-    # As in Docker, the last rule matching the file or one of its directories decides.
-    ancestors = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    excluded = False
-    for negated, regex in rules:
-        if any(regex.match(path) for path in ancestors):
-            excluded = not negated
-    return not excluded
+    return not is_ignored(relative, rules)
 
 
 def context_files(context: Path, sources: Iterable[str]) -> list[Path]:
     """Every file under the context the given COPY sources name, sorted and de-duplicated."""
-    rules = _dockerignore(context)
+    rules = read_dockerignore(context)
     found: set[Path] = set()
     for source in sources:
         if source.startswith(("http://", "https://")):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from components.image_tag import IgnoreRule, is_ignored, read_dockerignore
+
 REPO = Path(__file__).resolve().parents[2]
 CONTEXT = REPO / "apps"
 RUNTIME = "stockwiz_runtime"
@@ -155,65 +157,9 @@ def copy_sources(instruction: Instruction) -> tuple[list[str], str]:
 # --- .dockerignore ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IgnoreRule:
-    regex: re.Pattern[str]
-    negated: bool
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-        elif pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif char == "*":
-            out += "[^/]*"
-            i += 1
-        elif char == "?":
-            out += "[^/]"
-            i += 1
-        elif char == "[":
-            end = pattern.index("]", i)
-            out += pattern[i : end + 1]
-            i = end + 1
-        else:
-            out += re.escape(char)
-            i += 1
-    return re.compile(f"^{out}$")
-
-
-def read_dockerignore(path: Path = CONTEXT / ".dockerignore") -> list[IgnoreRule]:
-    rules: list[IgnoreRule] = []
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = line[1:].strip() if negated else line
-        pattern = pattern.strip("/")
-        rules.append(IgnoreRule(_pattern_regex(pattern), negated))
-    return rules
-
-
-def is_ignored(relative: str, rules: list[IgnoreRule]) -> bool:
-    """Whether Docker leaves `relative` (a path inside the context, with /) out of the build context."""
-    parts = relative.strip("/").split("/")
-    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    ignored = False
-    for rule in rules:
-        if any(rule.regex.match(candidate) for candidate in candidates):
-            ignored = not rule.negated
-    return ignored
-
-
 def context_files(rules: list[IgnoreRule] | None = None) -> set[str]:
     """Every file of apps/ that reaches the Docker build, as context-relative paths."""
-    rules = read_dockerignore() if rules is None else rules
+    rules = read_dockerignore(CONTEXT) if rules is None else rules
     files = set()
     for path in CONTEXT.rglob("*"):
         if path.is_file():

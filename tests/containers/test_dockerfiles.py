@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from components.image_tag import is_ignored, read_dockerignore
 from tests.containers.images import (
     CONTEXT,
     RUNTIME,
@@ -17,8 +18,6 @@ from tests.containers.images import (
     copy_sources,
     distribution_imports,
     dockerfile,
-    is_ignored,
-    read_dockerignore,
     requirements,
     third_party_imports,
 )
@@ -195,7 +194,7 @@ def test_gateway_image_ships_the_web_ui() -> None:
     ],
 )
 def test_dockerignore_keeps_junk_out_of_the_context(path: str, ignored: bool) -> None:
-    assert is_ignored(path, read_dockerignore()) is ignored
+    assert is_ignored(path, read_dockerignore(CONTEXT)) is ignored
 
 
 @pytest.mark.parametrize("service", SERVICES)
