@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.processes import REPO, ServiceProcess, start_service
 
-README = REPO / "docs" / "readme" / "20-inventory.md"
+README = REPO / "README.md"
 
 
 @pytest.fixture
@@ -34,8 +34,10 @@ def services(database_url: str, log_dir: Path) -> Iterator[tuple[ServiceProcess,
 
 
 def readme_examples() -> list[tuple[str, int, str]]:
-    """(description, expected status, command) for each example in the README section's sh block."""
-    text = README.read_text()
+    """(description, expected status, command) for each example in the README inventory section's sh block."""
+    section = re.search(r"^## Inventory service\n(.*?)(?=^## )", README.read_text(), re.DOTALL | re.MULTILINE)
+    assert section is not None, "the README has no inventory section"
+    text = section.group(1)
     block = re.search(r"```sh\n(.*?)```", text, re.DOTALL)
     assert block is not None, "the README section has no sh examples"
     examples: list[tuple[str, int, str]] = []
