@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from stockwiz_runtime.validation import (
     MAX_ID,
+    NOT_NULL,
     Limit,
     Offset,
     QueryModel,
@@ -52,18 +53,11 @@ class InventoryCreate(RequestModel):
 class InventoryUpdate(RequestModel):
     """Absolute values (upstream PUT): only the fields sent change; a new quantity is a `count` movement."""
 
-    quantity: Quantity = None  # type: ignore[assignment]
-    warehouse: Warehouse = None  # type: ignore[assignment]
-    reorder_point: Quantity = None  # type: ignore[assignment]
+    quantity: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
+    warehouse: Annotated[Warehouse, NOT_NULL] = None  # type: ignore[assignment]
+    reorder_point: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
     note: Note | None = None
     reference: Reference | None = None
-
-    @field_validator("quantity", "warehouse", "reorder_point", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("cannot be null; omit the field to leave it unchanged")
-        return value
 
     def changes(self) -> dict[str, Any]:
         fields = self.model_fields_set & {"quantity", "warehouse", "reorder_point"}

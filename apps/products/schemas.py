@@ -8,24 +8,20 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
 from stockwiz_runtime.validation import (
+    NOT_NULL,
     Limit,
     Offset,
     QueryModel,
     QueryText,
     RequestModel,
     SingleLine,
+    StrictStr,
     Text,
     parse_id_list,
 )
 
 MAX_PRICE = Decimal("99999999.99")
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-
-
-def _strict_string(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    return value
 
 
 def _number(value: Any) -> Any:
@@ -56,8 +52,7 @@ Description = Annotated[Text, Field(max_length=5000)]
 SearchText = Annotated[QueryText, Field(min_length=1, max_length=200)]
 CategoryFilter = Annotated[QueryText, Field(min_length=1, max_length=100)]
 Sku = Annotated[
-    str,
-    BeforeValidator(_strict_string),
+    StrictStr,
     Field(
         pattern=SKU_PATTERN, json_schema_extra={"pattern": SKU_PATTERN}, description="Letters, digits, . _ -"
     ),
@@ -75,18 +70,11 @@ class ProductCreate(RequestModel):
 class ProductUpdate(RequestModel):
     """A partial update: only the fields sent change; `null` clears description, category or sku."""
 
-    name: Name = None  # type: ignore[assignment]
-    price: Price = None  # type: ignore[assignment]
+    name: Annotated[Name, NOT_NULL] = None  # type: ignore[assignment]
+    price: Annotated[Price, NOT_NULL] = None  # type: ignore[assignment]
     description: Description | None = None
     category: Category | None = None
     sku: Sku | None = None
-
-    @field_validator("name", "price", mode="before")
-    @classmethod
-    def _required_fields_cannot_be_cleared(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("cannot be null; omit the field to leave it unchanged")
-        return value
 
     def changes(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.model_fields_set}

@@ -33,6 +33,18 @@ def _strict_string(value: Any) -> Any:
     return value
 
 
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null; omit the field to leave it unchanged")
+    return value
+
+
+# A string and nothing else (pydantic would not coerce a number, but says so less plainly).
+StrictStr = Annotated[str, BeforeValidator(_strict_string)]
+# For partial updates: a field that may be omitted but not cleared, e.g. Annotated[Name, NOT_NULL] = None.
+NOT_NULL = BeforeValidator(_not_null)
+
+
 def _strip_non_blank(value: str) -> str:
     value = value.strip()
     if not value:
