@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.containers.engine import require_engine
-from tests.containers.images_built import SERVICES, Base, BuiltImage, build, resolve_base
+from tests.containers.images_built import REPORT, SERVICES, Base, BuiltImage, build, resolve_base
 
 WRITE_TOKEN = "container-test-write-token"  # throw-away: these containers listen on this machine only
 API_TOKENS = json.dumps(
@@ -21,7 +21,6 @@ API_TOKENS = json.dumps(
         }
     ]
 )
-_REPORT: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +31,7 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def python_base(engine: None) -> Base:
     base = resolve_base()
-    _REPORT.append(f"base image: {base.reference} ({base.note})")
+    REPORT.append(f"base image: {base.reference} ({base.note})")
     return base
 
 
@@ -40,7 +39,7 @@ def python_base(engine: None) -> Base:
 def built_images(python_base: Base) -> Iterator[dict[str, BuiltImage]]:
     images = {service: build(service, python_base) for service in SERVICES}
     for image in images.values():
-        _REPORT.append(
+        REPORT.append(
             f"{image.tag}: {image.size_bytes / 1e6:.0f} MB "
             f"({image.added_bytes / 1e6:.0f} MB added to the base), built in {image.build_seconds:.1f} s"
         )
@@ -48,7 +47,7 @@ def built_images(python_base: Base) -> Iterator[dict[str, BuiltImage]]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _REPORT:
+    if REPORT:
         terminalreporter.section("container images (real Docker Engine)")
-        for line in _REPORT:
+        for line in REPORT:
             terminalreporter.write_line(line)

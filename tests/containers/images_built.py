@@ -21,6 +21,8 @@ from tests.containers.standin_base import ensure_standin
 
 SERVICES = ("products", "inventory", "gateway")
 PULL_TIMEOUT_SECONDS = 120
+# Lines for the run's summary: which base, each image's size and build time, the Compose stack's start.
+REPORT: list[str] = []
 
 
 @dataclass(frozen=True)

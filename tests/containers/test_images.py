@@ -9,11 +9,8 @@ misses a dependency, cannot write its temporary files, or does not stop cleanly.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.containers import fargate
+from tests.containers import api_walk, fargate
 from tests.containers.conftest import API_TOKENS, WRITE_TOKEN
 from tests.containers.engine import Container, image_files
 from tests.containers.images_built import SERVICES, BuiltImage, layers
@@ -129,20 +126,6 @@ def stack(built_images: dict[str, BuiltImage], database_url: str) -> Iterator[di
             item.container.remove()
 
 
-def _request(url: str, method: str = "GET", body: Any = None, timeout: float = 30) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {WRITE_TOKEN}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def _process_uids(container: Container) -> dict[int, tuple[int, str]]:
     """pid -> (real uid, command line) of every process in the container, read from the host's /proc."""
     init_pid = int(container.state()["Pid"])
@@ -199,7 +182,7 @@ def test_image_declares_the_runtime_contract(built_images: dict[str, BuiltImage]
 @pytest.mark.parametrize("service", SERVICES)
 def test_ready_and_the_images_own_healthcheck_passes(stack: dict[str, Running], service: str) -> None:
     running = stack[service]
-    status, body = _request(f"{running.url}/readyz")
+    status, body = api_walk.request(f"{running.url}/readyz", WRITE_TOKEN)
     assert status == 200, body
     state = running.container.state()  # still running after start-up and migrations
     assert state["Running"] and not state["OOMKilled"]
@@ -273,31 +256,7 @@ def test_only_tmp_is_writable_and_the_service_user_can_write_there(
 
 
 def test_a_walk_through_the_gateway_container(stack: dict[str, Running]) -> None:
-    gateway = stack["gateway"].url
-    status, page = _request(f"{gateway}/api/products?limit=5")
-    assert status == 200 and isinstance(page, list), page
-    status, product = _request(
-        f"{gateway}/api/products",
-        "POST",
-        {"name": "Container lamp", "price": 24.90, "category": "Lighting", "sku": f"CTR-{time.time_ns()}"},
-    )
-    assert status == 201, product
-    assert product["price"] == 24.90
-    status, record = _request(
-        f"{gateway}/api/inventory", "POST", {"product_id": product["id"], "warehouse": "Main", "quantity": 5}
-    )
-    assert status == 201, record
-    status, adjusted = _request(
-        f"{gateway}/api/inventory/{record['id']}/adjust", "POST", {"delta": -2, "reason": "ship"}
-    )
-    assert status == 200 and adjusted["quantity"] == 3, adjusted
-    status, composed = _request(f"{gateway}/api/products/{product['id']}")
-    assert status == 200, composed
-    assert composed["name"] == "Container lamp" and composed["inventory"]["quantity"] == 3, composed
-    status, refused = _request(
-        f"{gateway}/api/inventory/{record['id']}/adjust", "POST", {"delta": -4, "reason": "ship"}
-    )
-    assert status == 409 and refused["type"].endswith("insufficient-stock"), refused
+    api_walk.walk(stack["gateway"].url, WRITE_TOKEN)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -317,7 +276,9 @@ def test_sigterm_during_a_slow_request_finishes_it_and_exits_0_within_the_stop_t
     answer: dict[str, Any] = {}
 
     def slow_request() -> None:
-        answer["status"], answer["body"] = _request(f"{running.url}/chaos/delay?ms=3000", timeout=30)
+        answer["status"], answer["body"] = api_walk.request(
+            f"{running.url}/chaos/delay?ms=3000", WRITE_TOKEN, timeout=30
+        )
 
     try:
         thread = threading.Thread(target=slow_request)
