@@ -606,12 +606,13 @@ class StockwizService(pulumi.ComponentResource):
             enable_execute_command=False,
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
-            # The provider waits for the deployment this update starts. terraform-provider-aws 6.x (under
-            # pulumi-aws 7) follows that deployment with DescribeServiceDeployments and fails `pulumi up` on
-            # ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED or STOPPED. It falls back to "one deployment, running ==
-            # desired", which a circuit-breaker rollback satisfies on the OLD task definition, when it cannot
-            # match the new deployment (a runner clock ahead of AWS's, a deployment it cannot list), and older
-            # providers always did that. So a green `pulumi up` alone does not prove the new version runs:
+            # The provider waits for the deployment this create or update starts. terraform-provider-aws 6
+            # (under pulumi-aws 7) follows it with DescribeServiceDeployments and fails `pulumi up` on
+            # ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED or STOPPED, but only when it recognises the PRIMARY
+            # deployment as new (created after its own clock's start time) under the ECS controller.
+            # Otherwise (a runner clock ahead of AWS's) it falls back to "one deployment, running ==
+            # desired", which a circuit-breaker rollback satisfies on the OLD task definition, as older
+            # providers always did. So a green `pulumi up` alone does not prove the new version runs:
             # deploy.yml runs tools/rollout_check.py after each `pulumi up` (README: When a deployment fails).
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(

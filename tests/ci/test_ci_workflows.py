@@ -225,7 +225,10 @@ def test_dev_deploys_main_after_ci_passed_on_that_commit() -> None:
         "github.event.workflow_run.head_repository.full_name == github.repository",
     ):
         assert clause in condition
-    # The commit CI tested is the commit deployed, not whatever main points at later.
+    # The commit CI tested is the commit deployed, not whatever main points at later, and the commit GitHub
+    # records the dev deployment under (the run's own), which prod's gate looks up.
+    tip_script = str(steps(jobs(deploy)["dev-target"])[0]["run"])
+    assert '[ "$tip" = "$TESTED_SHA" ] && [ "$GITHUB_SHA" = "$TESTED_SHA" ]' in tip_script
     [checkout] = [s for s in steps(job) if uses(s, "actions/checkout")]
     assert checkout["with"]["ref"] == "${{ needs.dev-target.outputs.sha }}"
     assert jobs(deploy)["dev-target"]["outputs"]["sha"] == "${{ github.event.workflow_run.head_sha }}"
@@ -432,6 +435,15 @@ def test_prod_rule_rejects_prod_without_its_gates() -> None:
     deploy = load("deploy.yml")
     deploy["jobs"]["dev-verified"]["steps"][0]["run"] = "echo trust me"
     assert any("successful dev deployment" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    deploy["jobs"]["dev-verified"]["steps"][0]["env"]["SHA"] = "${{ github.event.inputs.sha }}"
+    assert any("successful dev deployment" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    [checkout] = [s for s in steps(deploy["jobs"]["deploy-prod"]) if uses(s, "actions/checkout")]
+    checkout["with"]["ref"] = "${{ github.event.inputs.ref }}"
+    assert any("not the commit the gate checked" in p for p in prod_gate_problems(deploy))
 
     deploy = load("deploy.yml")
     deploy["jobs"]["deploy-prod"]["if"] += " || github.ref == 'refs/heads/feature'"

@@ -287,12 +287,15 @@ def pull_request_preview_problems(workflow: Workflow) -> list[str]:
 
 
 def _checks_dev_deployment(job: Job) -> bool:
-    script = "\n".join(str(s.get("run", "")) for s in steps(job))
-    return (
-        "deployments?environment=dev&sha=" in script
-        and "grep -qx success" in script
-        and "exit 1" in script
-        and (job.get("permissions") or {}).get("deployments") == "read"
+    """A step that asks GitHub for this run's commit's dev deployments and fails unless one succeeded."""
+    if (job.get("permissions") or {}).get("deployments") != "read":
+        return False
+    return any(
+        (step.get("env") or {}).get("SHA") == "${{ github.sha }}"
+        and "deployments?environment=dev&sha=$SHA" in str(step.get("run", ""))
+        and "grep -qx success" in str(step.get("run", ""))
+        and "exit 1" in str(step.get("run", ""))
+        for step in steps(job)
     )
 
 
@@ -318,6 +321,12 @@ def prod_gate_problems(workflow: Workflow) -> list[str]:
             )
         if not any(_checks_dev_deployment(jobs(workflow)[a]) for a in ancestors(workflow, name)):
             problems.append(f"job {name}: prod does not wait for a successful dev deployment of its commit")
+        # The gate checked github.sha; a checkout of anything else would deploy an unchecked commit.
+        for step in steps(job):
+            if uses(step, "actions/checkout") and "ref" in (step.get("with") or {}):
+                problems.append(
+                    f"job {name}: prod checks out {step['with']['ref']!r}, not the commit the gate checked"
+                )
         if _pulumi_scopes(job) != {PULUMI_TEAM_OF["prod"]}:
             problems.append(f"job {name}: Pulumi token scopes {sorted(_pulumi_scopes(job))}, not prod's")
     return problems
