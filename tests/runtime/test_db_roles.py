@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -25,7 +28,7 @@ from stockwiz_runtime.db import Database, normalize_database_url
 from stockwiz_runtime.dbsetup import SetupConfig, setup
 from stockwiz_runtime.migrations import upgrade
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
-from tests.support.processes import start_service
+from tests.support.processes import REPO, start_service
 
 
 @dataclass(frozen=True)
@@ -95,15 +98,40 @@ async def _legacy_schema_with_data(roles: Roles) -> None:
     )
 
 
+def _run_db_setup(roles: Roles, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "apps"),
+        "DATABASE_URL": roles.url_as(roles.admin),
+        "DB_APP_USER": roles.app,
+        "DB_OWNER_ROLE": roles.owner,
+        **extra,
+    }
+    command = [sys.executable, "-m", "stockwiz_runtime.dbsetup"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_db_setup_fails_loudly_without_the_administrators_rights(roles: Roles) -> None:
+    """A task whose db-setup cannot do its work must not start its service: exit 1, with the reason."""
+    result = _run_db_setup(roles, DATABASE_URL=roles.url_as("nobody_" + uuid.uuid4().hex[:8]))
+    assert result.returncode == 1
+    assert "database set-up failed" in result.stdout + result.stderr
+
+
 async def _refused(conn: asyncpg.Connection, statement: str) -> None:
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await conn.execute(statement)
 
 
-def test_app_role_has_dml_only_and_the_owner_owns_the_schema(roles: Roles) -> None:
-    asyncio.run(_legacy_schema_with_data(roles))
-    asyncio.run(setup(_setup_config(roles)))
-    asyncio.run(setup(_setup_config(roles)))  # every task start runs it again: idempotent
+@pytest.mark.parametrize("start", ["fresh", "deployed-before-db-setup"])
+def test_app_role_has_dml_only_and_the_owner_owns_the_schema(roles: Roles, start: str) -> None:
+    legacy = start == "deployed-before-db-setup"
+    if legacy:
+        asyncio.run(_legacy_schema_with_data(roles))
+    # As the db-setup container runs it; every task start runs it again, so it must be idempotent.
+    for _ in range(2):
+        result = _run_db_setup(roles)
+        assert result.returncode == 0, result.stdout + result.stderr
 
     async def check() -> None:
         conn = await asyncpg.connect(roles.url_as(roles.app))
@@ -126,7 +154,9 @@ def test_app_role_has_dml_only_and_the_owner_owns_the_schema(roles: Roles) -> No
             assert await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", roles.admin, roles.owner)
 
             # What the services do: read, insert (sequences), update, delete; the old data is still there.
-            assert await conn.fetchval("SELECT name FROM products WHERE sku = 'LEGACY-1'") == "Legacy lamp"
+            if legacy:
+                legacy_name = await conn.fetchval("SELECT name FROM products WHERE sku = 'LEGACY-1'")
+                assert legacy_name == "Legacy lamp"
             product = await conn.fetchval(
                 "INSERT INTO products (name, price, sku, created_at, updated_at) "
                 "VALUES ('Lamp', 5, 'ROLE-1', now(), now()) RETURNING id"
