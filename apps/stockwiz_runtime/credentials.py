@@ -44,7 +44,9 @@ class IamAuthToken:
 
     botocore resolves the task role's credentials (the ECS container credentials endpoint) and refreshes
     them before they expire; the token is a SigV4-presigned URL computed locally, so minting costs
-    microseconds and no request. The client is built once: loading botocore's RDS model is the slow part.
+    microseconds and no request. The refresh itself is a short blocking call to the task-local credentials
+    endpoint, about once an hour, inside the connect. The client is built once, at start-up: loading
+    botocore's RDS model is the slow part.
     """
 
     def __init__(self, *, host: str, port: int, user: str, region: str, client: Any | None = None) -> None:

@@ -9,6 +9,11 @@ parameters, built once. One statement sees one snapshot, so it needs no BEGIN/CO
 compiled once per process and run on a pooled connection's asyncpg driver directly, which costs about a
 quarter of a transaction through SQLAlchemy's execution layer (make bench, README Performance). Anything
 unusual (a failure, a cancelled request) goes back through SQLAlchemy, so errors look the same either way.
+
+A password that can change while the service runs (an IAM token in AWS, a rewritten password file) comes
+from a credentials source asked for every new connection (credentials.py, `Database._connect`), so a
+rotation never needs a restart. `verify-ca`/`verify-full` check the server's certificate against the RDS
+CA bundle shipped with the runtime, or DB_SSLROOTCERT.
 """
 
 from __future__ import annotations
