@@ -370,7 +370,7 @@ class StockwizService(pulumi.ComponentResource):
             assume_role_policy=trust,
             opts=child,
         )
-        aws.iam.RolePolicy(
+        execution_policy = aws.iam.RolePolicy(
             f"{self._name}-execution-policy",
             role=execution_role.id,
             policy=pulumi.Output.json_dumps(
@@ -403,6 +403,8 @@ class StockwizService(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # ECS uses the roles as soon as the service starts a task: the service waits for their policies.
+        self._role_policies: list[pulumi.Resource] = [execution_policy]
         # The application calls no AWS API; a database client only signs IAM login tokens for its own
         # database user. Otherwise the task role holds no permissions at all.
         task_role = aws.iam.Role(
@@ -416,7 +418,7 @@ class StockwizService(pulumi.ComponentResource):
             opts=child,
         )
         if args.database_user_arn is not None:
-            aws.iam.RolePolicy(
+            task_policy = aws.iam.RolePolicy(
                 f"{self._name}-task-policy",
                 role=task_role.id,
                 policy=pulumi.Output.json_dumps(
@@ -433,6 +435,7 @@ class StockwizService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            self._role_policies.append(task_policy)
         return execution_role, task_role
 
     # -- task definition ----------------------------------------------------------------------------------
@@ -587,6 +590,7 @@ class StockwizService(pulumi.ComponentResource):
                 )
             ]
             depends_on = list(args.load_balancer.listeners)
+        depends_on += self._role_policies
         return aws.ecs.Service(
             f"{self._name}-service",
             name=args.physical_name,

@@ -401,6 +401,15 @@ def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthe
             assert json.loads(task_policy.inputs["policy"])["Statement"] == [
                 {"Effect": "Allow", "Action": "rds-db:connect", "Resource": user_arn}
             ]
+        # A task started before its roles' policies exist could neither pull, read its secrets nor log in.
+        service = synth.named(SERVICE, f"{name}-service")
+        role_policies = [
+            p.urn
+            for p in synth.of_type("aws:iam/rolePolicy:RolePolicy")
+            if p.inputs["role"] in (task_role.id, execution.id)
+        ]
+        assert len(role_policies) == (1 if name == "gateway" else 2)
+        assert set(role_policies) <= set(service.depends_on)
         assert not [
             p
             for p in synth.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
