@@ -11,17 +11,26 @@ import pulumi_aws as aws
 DB_PORT = 5432
 DB_NAME = "stockwiz"
 DB_USERNAME = "stockwiz_admin"
+# The services' own roles, created by the db-setup container (apps/stockwiz_runtime/dbsetup.py): the
+# application logs in as DB_APP_USER with IAM tokens; DB_OWNER_ROLE owns the schema and cannot log in.
+DB_APP_USER = "stockwiz_app"
+DB_OWNER_ROLE = "stockwiz_owner"
 
 
 @dataclass(frozen=True)
 class DatabaseConnection:
-    """What a service needs to reach the database; credentials stay in the RDS-managed secret."""
+    """What a service needs to reach the database. The master credentials stay in the RDS-managed secret,
+    for the set-up step only; the services log in as `app_user` with IAM tokens (`rds-db:connect` on
+    `app_user_arn`), so no password of theirs exists, nor rotates."""
 
     host: pulumi.Output[str]
     port: int
     name: str
     secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    app_user: str
+    owner_role: str
+    app_user_arn: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -111,18 +120,28 @@ class StockwizDatabase(pulumi.ComponentResource):
             final_snapshot_identifier=f"{physical}-final" if args.final_snapshot else None,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             performance_insights_enabled=False,
+            # The services check the server certificate against the RDS global CA bundle in their images
+            # (apps/stockwiz_runtime/certs), which holds this CA's root for every region.
             ca_cert_identifier="rds-ca-rsa2048-g1",
+            # The services authenticate with IAM tokens minted per connection (no password to rotate).
+            iam_database_authentication_enabled=True,
             # Changes wait for the maintenance window unless a person applies them on purpose.
             apply_immediately=False,
             opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
         )
         secret_arn = instance.master_user_secrets.apply(_master_secret_arn)
+        app_user_arn = pulumi.Output.all(instance.arn, instance.resource_id).apply(
+            lambda values: db_user_arn(values[0], values[1], DB_APP_USER)
+        )
         self.connection = DatabaseConnection(
             host=instance.address,
             port=DB_PORT,
             name=DB_NAME,
             secret_arn=secret_arn,
             security_group_id=security_group.id,
+            app_user=DB_APP_USER,
+            owner_role=DB_OWNER_ROLE,
+            app_user_arn=app_user_arn,
         )
         self.identifier = instance.identifier
         self.endpoint = instance.endpoint
@@ -132,6 +151,7 @@ class StockwizDatabase(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
                 "address": instance.address,
                 "masterSecretArn": secret_arn,
+                "appUserArn": app_user_arn,
                 "securityGroupId": security_group.id,
             }
         )
@@ -149,6 +169,17 @@ class StockwizDatabase(pulumi.ComponentResource):
             referenced_security_group_id=security_group_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def db_user_arn(instance_arn: str, resource_id: str, user: str) -> str:
+    """What `rds-db:connect` names: arn:PARTITION:rds-db:REGION:ACCOUNT:dbuser:DBI-RESOURCE-ID/USER.
+
+    The instance's resource id (db-ABC...), not its identifier: it survives a rename and is never reused
+    (RDS User Guide, "Creating and using an IAM policy for IAM database access")."""
+    _, partition, _, region, account = instance_arn.split(":")[:5]
+    if not resource_id.startswith("db-"):
+        raise ValueError(f"not an RDS instance resource id: {resource_id!r}")
+    return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
 
 
 def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:

@@ -9,11 +9,18 @@ parameters, built once. One statement sees one snapshot, so it needs no BEGIN/CO
 compiled once per process and run on a pooled connection's asyncpg driver directly, which costs about a
 quarter of a transaction through SQLAlchemy's execution layer (make bench, README Performance). Anything
 unusual (a failure, a cancelled request) goes back through SQLAlchemy, so errors look the same either way.
+
+A password that can change while the service runs (an IAM token in AWS, a rewritten password file) comes
+from a credentials source asked for every new connection (credentials.py, `Database._connect`), so a
+rotation never needs a restart. `verify-ca`/`verify-full` check the server's certificate against the RDS
+CA bundle shipped with the runtime, or DB_SSLROOTCERT.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,15 +30,15 @@ from typing import Any, Literal, cast
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Select
-from sqlalchemy.util.concurrency import greenlet_spawn
+from sqlalchemy.util.concurrency import await_only, greenlet_spawn
 
+from stockwiz_runtime.credentials import CredentialsSource, IamAuthToken, PasswordFile
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
-from stockwiz_runtime.lifecycle import request_shutdown
 from stockwiz_runtime.problems import ProblemError
 
 log = logging.getLogger("stockwiz.db")
@@ -44,6 +51,11 @@ _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
+# The AWS RDS global CA bundle (every region's root CAs), shipped in the images so `verify-full` can check
+# the server's certificate without a download. AWS publishes it as global-bundle.pem; the .crt name keeps it
+# past the build context's `*.pem` exclusion, which is meant for private keys.
+RDS_CA_BUNDLE = Path(__file__).parent / "certs" / "rds-global-bundle.crt"
+SslMode = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
 
 
 def normalize_database_url(raw: str) -> URL:
@@ -64,15 +76,24 @@ class DatabaseSettings(BaseModel):
     db_name: str = Field("stockwiz", alias="DB_NAME", min_length=1)
     db_user: str = Field("stockwiz", alias="DB_USER", min_length=1)
     db_password: SecretStr | None = Field(None, alias="DB_PASSWORD")
-    db_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = Field(
-        "disable", alias="DB_SSLMODE"
-    )
+    # How the password is obtained when it can change while we run (credentials.py): read from a file for
+    # every new connection, or an IAM authentication token minted per connection (AWS).
+    db_password_file: Path | None = Field(None, alias="DB_PASSWORD_FILE")
+    db_auth: Literal["password", "iam"] = Field("password", alias="DB_AUTH")
+    aws_region: str | None = Field(None, alias="AWS_REGION", min_length=1)
+    # libpq's names and meanings: verify-full checks the certificate's chain against DB_SSLROOTCERT (the
+    # RDS bundle by default) and its name against the host; require only encrypts.
+    db_sslmode: SslMode = Field("disable", alias="DB_SSLMODE")
+    db_sslrootcert: Path | None = Field(None, alias="DB_SSLROOTCERT")
     # Twenty kept connections and no overflow: the same peak as 10 + 10, but an overflow connection is
     # closed as soon as it is returned, so a busy service opened and closed one (a PostgreSQL backend
     # process each) many times a second; make bench measured the composed read at 2.6x with this setting.
     db_pool_size: int = Field(20, alias="DB_POOL_SIZE", ge=1, le=200)
     db_max_overflow: int = Field(0, alias="DB_MAX_OVERFLOW", ge=0, le=200)
     db_pool_timeout: float = Field(5.0, alias="DB_POOL_TIMEOUT", gt=0, le=60)
+    # A pooled connection older than this is replaced at its next checkout (so it reconnects with the
+    # current credentials, too).
+    db_pool_recycle: int = Field(1800, alias="DB_POOL_RECYCLE", ge=1, le=86400)
     migrate_on_start: bool = Field(True, alias="MIGRATE_ON_START")
     seed_demo_data: bool = Field(False, alias="SEED_DEMO_DATA")
 
@@ -82,6 +103,36 @@ class DatabaseSettings(BaseModel):
         if value is not None:
             normalize_database_url(value)
         return value
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> DatabaseSettings:
+        url_password = self.database_url is not None and make_url(self.database_url).password is not None
+        given = self.db_password is not None or url_password
+        if self.db_password_file is not None and given:
+            raise ValueError("DB_PASSWORD_FILE replaces DB_PASSWORD and a password in DATABASE_URL: set one")
+        if self.db_auth == "iam":
+            if given or self.db_password_file is not None or not self.db_host or self.database_url:
+                raise ValueError("DB_AUTH=iam takes DB_HOST, DB_PORT, DB_NAME, DB_USER and no password")
+            if self.aws_region is None:
+                raise ValueError("DB_AUTH=iam needs AWS_REGION (the region that signs the token)")
+            if self.db_sslmode not in ("verify-full", "verify-ca"):
+                # RDS refuses IAM authentication without TLS, and a token must not go to an unverified peer.
+                raise ValueError("DB_AUTH=iam needs DB_SSLMODE=verify-full (or verify-ca)")
+        return self
+
+    def credentials_source(self) -> CredentialsSource | None:
+        """What to ask for the password of each new connection; None when it is fixed in the URL."""
+        if self.db_auth == "iam":
+            assert self.db_host is not None and self.aws_region is not None
+            return IamAuthToken(
+                host=self.db_host, port=self.db_port, user=self.db_user, region=self.aws_region
+            )
+        if self.db_password_file is not None:
+            return PasswordFile(self.db_password_file)
+        return None
+
+    def ssl_option(self) -> ssl.SSLContext | str | None:
+        return tls_option(self.db_sslmode, self.db_sslrootcert)
 
     def sqlalchemy_url(self) -> URL:
         if self.database_url:
@@ -99,9 +150,24 @@ class DatabaseSettings(BaseModel):
         return normalize_database_url(DEFAULT_SQLITE_URL)
 
 
-# SQLSTATE class 28: the server refused who we are. RDS rotates the master password it manages, and ECS
-# resolves secrets only when a task starts, so a running task can only recover by being replaced.
+def tls_option(sslmode: SslMode, rootcert: Path | None) -> ssl.SSLContext | str | None:
+    """asyncpg's `ssl` argument for a libpq sslmode: an SSLContext that verifies for verify-ca/verify-full."""
+    if sslmode == "disable":
+        return None
+    if sslmode in ("prefer", "require"):
+        return sslmode  # encryption without verification, as libpq does
+    # Only the given CAs are trusted (not the system store): a certificate from any public CA for the
+    # database's name is refused as well. TLS 1.2 at least, as Python's default context sets.
+    context = ssl.create_default_context(cafile=str(rootcert or RDS_CA_BUNDLE))
+    context.check_hostname = sslmode == "verify-full"
+    return context
+
+
+# SQLSTATE class 28: the server refused who we are (a rotated password, an expired or unauthorized token).
 _CREDENTIALS_REJECTED = ("28000", "28P01")
+# When a new connection is refused, the credentials are read again and the connection retried after these
+# pauses; a rotation's window (database changed, source not yet) is bounded by their sum.
+CONNECT_RETRY_DELAYS = (0.2, 1.0)
 
 
 def credentials_rejected(error: BaseException | None) -> bool:
@@ -147,10 +213,12 @@ class Database:
         pool_size: int = 20,
         max_overflow: int = 0,
         pool_timeout: float = 5.0,
-        sslmode: str = "disable",
+        pool_recycle: int = 1800,
+        tls: ssl.SSLContext | str | None = None,
+        credentials: CredentialsSource | None = None,
     ) -> None:
         self.url = url
-        self.on_credentials_rejected: Callable[[], None] | None = None
+        self.credentials = credentials
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self.is_postgres = url.get_backend_name() == "postgresql"
         if self.is_sqlite:
@@ -162,23 +230,40 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             connect_args: dict[str, Any] = {"server_settings": {"application_name": application_name}}
-            if sslmode != "disable":
-                connect_args["ssl"] = sslmode
+            if tls is not None:
+                connect_args["ssl"] = tls
             self.engine = create_async_engine(
                 url,
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_timeout=pool_timeout,
-                pool_recycle=1800,
+                pool_recycle=pool_recycle,
                 connect_args=connect_args,
             )
-            event.listen(self.engine.sync_engine, "handle_error", self._on_error)
+            if credentials is not None:
+                event.listen(self.engine.sync_engine, "do_connect", self._connect)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._compiled: dict[ReadQuery, _Compiled] = {}
 
-    def _on_error(self, context: Any) -> None:
-        if self.on_credentials_rejected is not None and credentials_rejected(context.original_exception):
-            self.on_credentials_rejected()
+    def _connect(self, dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        """Open one connection with the source's current password (runs in SQLAlchemy's greenlet).
+
+        Refused credentials are read again and retried a bounded number of times; whatever else fails, or
+        still fails after that, is raised as usual (the request gets a 503, the service keeps running)."""
+        assert self.credentials is not None
+        for attempt, delay in enumerate((*CONNECT_RETRY_DELAYS, None)):
+            cparams["password"] = self.credentials.password(refresh=attempt > 0)
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except Exception as error:
+                if delay is None or not credentials_rejected(error):
+                    raise
+                log.warning(
+                    "the database refused our credentials; reading them again",
+                    extra={"fields": {"attempt": attempt + 1, "retry_in_s": delay}},
+                )
+                await_only(asyncio.sleep(delay))
+        raise AssertionError("unreachable")
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, application_name: str) -> Database:
@@ -188,7 +273,9 @@ class Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            sslmode=settings.db_sslmode,
+            pool_recycle=settings.db_pool_recycle,
+            tls=settings.ssl_option(),
+            credentials=settings.credentials_source(),
         )
 
     @asynccontextmanager
@@ -374,9 +461,6 @@ def database_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         database = Database.from_settings(settings, app[SERVICE_NAME])
-        database.on_credentials_rejected = lambda: request_shutdown(
-            app, "the database rejected our credentials (rotated?); stopping so a new task starts with them"
-        )
         app[DATABASE] = database
         try:
             if settings.migrate_on_start:
