@@ -382,17 +382,19 @@ class UpdateModel:
     ) -> str:
         explicit = plain.get(rule.key)
         prefix = plain.get(rule.prefix_key) if rule.prefix_key else None
+        # The provider validates lengths (ValidateFunc) before AWS sees the request.
+        if isinstance(prefix, str) and len(prefix) > rule.max_length - PREFIXED_SUFFIX_LENGTH:
+            self.refusals.append(
+                f"{urn}: name prefix {prefix!r} is longer than "
+                f"{rule.max_length - PREFIXED_SUFFIX_LENGTH} characters "
+                f"({rule.max_length} with AWS's suffix)"
+            )
+            return prefix
         if isinstance(explicit, str):
             physical = explicit
         elif old is not None and step in ("same", "update"):
             physical = str(old.inputs[rule.key])
         elif isinstance(prefix, str):
-            if len(prefix) > rule.max_length - PREFIXED_SUFFIX_LENGTH:
-                self.refusals.append(
-                    f"{urn}: name prefix {prefix!r} is longer than "
-                    f"{rule.max_length - PREFIXED_SUFFIX_LENGTH} characters "
-                    f"({rule.max_length} with AWS's suffix)"
-                )
             # terraform-provider-aws: a UTC timestamp with fraction and a counter (26 characters).
             physical = (
                 prefix + "2026" + str(int(_digest(salt, urn, length=40), 16))[: PREFIXED_SUFFIX_LENGTH - 4]
