@@ -304,6 +304,7 @@ class UpdateModel:
         self.refusals: list[str] = []
         # URNs whose physical name the provider or AWS generated (the program left it out or gave a prefix).
         self.generated: set[str] = set()
+        self.unknown_types: set[str] = set()
         self.inputs: dict[str, dict[str, Any]] = {}  # as AWS applies them, per URN registered so far
         self.deleted: set[str] = set()
         self.old_generations: list[SynthResource] = []
@@ -326,7 +327,9 @@ class UpdateModel:
     ) -> tuple[str, dict[str, Any]]:
         """Decide the step for one resource; return its salt (new per generation) and checked inputs."""
         if typ not in REPLACE_ON_CHANGES:
-            raise NotImplementedError(f"{typ}: add its replace-on-change inputs to tools/pulumi_mocks.py")
+            # Reported once the runtime has settled (run_program): raising inside a registration would
+            # leave the SDK's futures of this runtime behind.
+            self.unknown_types.add(typ)
         urn = registration.urn
         plain, _ = _plain(inputs)
         old = self.prior.get(urn)
@@ -338,7 +341,7 @@ class UpdateModel:
             if rule and rule.key not in plain and rule.key in old.inputs:
                 # A generated name is kept as long as the resource is (the provider's Check reuses it).
                 carried[rule.key] = old.inputs[rule.key]
-            keys = REPLACE_ON_CHANGES[typ] | set(registration.replace_on_changes)
+            keys = REPLACE_ON_CHANGES.get(typ, frozenset()) | set(registration.replace_on_changes)
             if any(carried.get(key) != old.inputs.get(key) for key in keys):
                 step = "replace"
             else:
@@ -1150,6 +1153,11 @@ def run_program(
         inputs={},
         outputs=_plain(exports)[0],
     )
+    if mocks.update.unknown_types:
+        raise NotImplementedError(
+            f"{', '.join(sorted(mocks.update.unknown_types))}: add its replace-on-change inputs to "
+            "tools/pulumi_mocks.py (REPLACE_ON_CHANGES)"
+        )
     resources = [recorder.resources[urn] for urn in recorder.order if urn != stack_urn]
     mocks.update.finish()
     return Synthesis(

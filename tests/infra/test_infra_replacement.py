@@ -256,5 +256,5 @@ def test_the_model_fails_loudly_on_a_type_it_does_not_know() -> None:
     def program() -> None:
         aws.efs.FileSystem("probe-fs")
 
-    with pytest.raises(Exception, match="aws:efs/fileSystem:FileSystem: add its replace-on-change inputs"):
+    with pytest.raises(NotImplementedError, match="aws:efs/fileSystem:FileSystem: add its replace-on-change"):
         run_program("dev", program)
