@@ -204,8 +204,10 @@ UNIQUE_NAMES: Final[Mapping[str, NameRule]] = {
 }
 
 # The inputs whose change makes the provider replace a resource instead of updating it: the `ForceNew`
-# arguments of terraform-provider-aws (which pulumi-aws bridges), for every type the program declares.
-# Other inputs update in place. A type missing here fails the model loudly, like an unmocked invoke.
+# arguments of terraform-provider-aws (which pulumi-aws bridges), for every type the program declares
+# (checked against internal/service/ec2/vpc_security_group.go, elbv2/target_group.go and
+# rds/parameter_group.go among others). Other inputs update in place; "*" means every input. A type missing
+# here fails the model loudly, like an unmocked invoke.
 _TASK_DEFINITION_INPUTS = (
     "family containerDefinitions cpu memory executionRoleArn taskRoleArn networkMode volumes "
     "runtimePlatform requiresCompatibilities ephemeralStorage pidMode ipcMode placementConstraints"
@@ -254,7 +256,7 @@ REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
         "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
         "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
         # pulumi-random regenerates on any change of its arguments; pulumi-docker rebuilds in place.
-        "random:index/randomPassword:RandomPassword": "length special upper lower numeric keepers",
+        "random:index/randomPassword:RandomPassword": "*",
         "docker:index/image:Image": "",
     }.items()
 }
@@ -342,6 +344,8 @@ class UpdateModel:
                 # A generated name is kept as long as the resource is (the provider's Check reuses it).
                 carried[rule.key] = old.inputs[rule.key]
             keys = REPLACE_ON_CHANGES.get(typ, frozenset()) | set(registration.replace_on_changes)
+            if "*" in keys:
+                keys = keys | set(carried) | set(old.inputs)
             if any(carried.get(key) != old.inputs.get(key) for key in keys):
                 step = "replace"
             else:
@@ -498,7 +502,7 @@ class UpdateModel:
                 users = [
                     (urn, name)
                     for urn, name in users
-                    if name not in REPLACE_ON_CHANGES.get(self.prior[urn].type, frozenset())
+                    if not {name, "*"} & REPLACE_ON_CHANGES.get(self.prior[urn].type, frozenset())
                 ]
             for urn, name in users:
                 self.refusals.append(

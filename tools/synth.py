@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from components.config import StockwizConfigError
-from tools.pulumi_mocks import STACKS, SynthResource, synthesize_stack
+from tools.pulumi_mocks import STACKS, STAND_INS, SynthResource, synthesize_stack
 
 
 def render_tree(resources: Sequence[SynthResource]) -> str:
@@ -73,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Stack outputs:")
     for key, value in synthesis.exports.items():
         print(f"  {key}: {json.dumps(value)}")
+    if STAND_INS.get(options.stack):
+        # The stack file's example values would be refused; say which values are invented here.
+        print()
+        print(f"Offline stand-ins for values Pulumi.{options.stack}.yaml leaves to you:")
+        for key, value in STAND_INS[options.stack].items():
+            print(f"  {key}: {json.dumps(value)}")
     return 0
 
 

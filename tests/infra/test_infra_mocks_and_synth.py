@@ -121,6 +121,8 @@ def test_synth_prints_the_resource_tree(capsys: pytest.CaptureFixture[str]) -> N
     )
     assert "3  aws:ecs/service:Service" in out
     assert 'clusterName: "stockwiz-cluster-prod"' in out
+    # prod's example values are refused, so what stands in for them offline is said, not hidden.
+    assert "Offline stand-ins for values Pulumi.prod.yaml leaves to you:" in out
 
 
 def test_synth_json_and_config_errors(
