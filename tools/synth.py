@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StockwizConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if synthesis.refusals:
+        # What AWS would refuse on a first `pulumi up` (a name taken twice, a name too long).
+        for refusal in synthesis.refusals:
+            print(f"error: {refusal}", file=sys.stderr)
+        return 1
     if options.json:
         print(json.dumps([r.to_json() for r in synthesis.resources], indent=2, default=str))
         return 0

@@ -139,6 +139,21 @@ def test_synth_json_and_config_errors(
     assert "stockwiz:taskCpu" in capsys.readouterr().err
 
 
+def test_synth_fails_on_what_aws_would_refuse(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def with_a_second_cluster(stack: str) -> Synthesis:
+        def program() -> None:
+            for name in ("cluster-a", "cluster-b"):
+                aws.ecs.Cluster(name, name="stockwiz-cluster-dev")
+
+        return run_program(stack, program)
+
+    monkeypatch.setattr(synth_tool, "synthesize_stack", with_a_second_cluster)
+    assert synth_tool.main(["--stack", "dev"]) == 1
+    assert "AWS refuses to create Cluster 'stockwiz-cluster-dev'" in capsys.readouterr().err
+
+
 def test_make_synth_command_runs_from_the_repository() -> None:
     """What `make synth STACK=dev` runs, in a fresh interpreter."""
     result = subprocess.run(
