@@ -282,6 +282,9 @@ class _Registration:
     replace_on_changes: tuple[str, ...]
 
 
+RDS_CREATED_LOG_GROUP = "RDS itself, outside Pulumi (pulumi import it first)"
+
+
 def _major(version: Any) -> str:
     return str(version or "").split(".")[0]
 
@@ -300,6 +303,7 @@ class UpdateModel:
     def __init__(self, prior: Synthesis | None, recorder: _Recorder) -> None:
         self.prior = {r.urn: r for r in prior.resources if r.custom} if prior else {}
         self.prior_salts = dict(prior.salts) if prior else {}
+        self.prior_generated = set(prior.generated_names) if prior else set()
         self.recorder = recorder
         self.steps: dict[str, str] = {}
         self.salts: dict[str, str] = {}
@@ -315,6 +319,15 @@ class UpdateModel:
             key = self.name_key(resource.type, resource.inputs)
             if key is not None:
                 self.held[key] = resource.urn
+        for resource in self.prior.values():
+            if resource.type == "aws:rds/instance:Instance":
+                # RDS creates the log group of each export on its first write, outside Pulumi, unless it
+                # exists (RDS User Guide, "Publishing database logs to Amazon CloudWatch Logs").
+                for export in resource.inputs.get("enabledCloudwatchLogsExports") or ():
+                    group = f"/aws/rds/instance/{resource.inputs.get('identifier')}/{export}"
+                    self.held.setdefault(
+                        ("aws:cloudwatch/logGroup:LogGroup", "", group), RDS_CREATED_LOG_GROUP
+                    )
 
     @staticmethod
     def name_key(typ: str, inputs: Mapping[str, Any]) -> tuple[str, str, str] | None:
@@ -340,8 +353,10 @@ class UpdateModel:
             step = "create"
         else:
             carried = dict(plain)
-            if rule and rule.key not in plain and rule.key in old.inputs:
-                # A generated name is kept as long as the resource is (the provider's Check reuses it).
+            if rule and rule.key not in plain and urn in self.prior_generated:
+                # A generated name is kept as long as the resource is (the provider's Check reuses the
+                # defaults it recorded). A name the program set before and leaves out now is not carried
+                # over: the provider generates one, and the new name replaces the resource.
                 carried[rule.key] = old.inputs[rule.key]
             keys = REPLACE_ON_CHANGES.get(typ, frozenset()) | set(registration.replace_on_changes)
             if "*" in keys:
@@ -471,9 +486,9 @@ class UpdateModel:
         return {str(subnets[s]) for s in subnet_ids or () if s in subnets}
 
     def _users(self, resource: SynthResource, *, prior_only: bool) -> list[tuple[str, str]]:
-        """(URN, input) of each live resource that refers to `resource` (by id, ARN or name)."""
-        key = self.name_key(resource.type, resource.inputs)
-        tokens = {resource.id, resource.outputs.get("arn"), key[2] if key else None} - {None, ""}
+        """(URN, input) of each live resource that refers to `resource` by id or ARN (the id of a parameter
+        or subnet group is its name)."""
+        tokens = {resource.id, resource.outputs.get("arn")} - {None, ""}
         quoted = [json.dumps(token) for token in tokens]
         found: list[tuple[str, str]] = []
         for urn, old in self.prior.items():

@@ -175,6 +175,71 @@ def test_rds_log_groups_carry_the_instance_identifier_and_exist_before_it(synth:
         assert group.urn in instance.depends_on
 
 
+def test_the_first_deploy_after_the_naming_change_replaces_only_the_renamed_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stack deployed with the former fixed names (README, "Names and replacements"): the security
+    groups, the target group and the parameter group get their new names once, without a collision."""
+
+    def with_fixed_name(original: type) -> type:
+        class Fixed(original):
+            def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+                prefix = kwargs.pop("name_prefix", None)
+                kwargs["name"] = (prefix or f"stockwiz-{resource_name}-").rstrip("-")
+                super().__init__(resource_name, *args, **kwargs)
+
+        return Fixed
+
+    for module, cls in ((aws.ec2, "SecurityGroup"), (aws.lb, "TargetGroup"), (aws.rds, "ParameterGroup")):
+        monkeypatch.setattr(module, cls, with_fixed_name(getattr(module, cls)))
+    before = synthesize_stack("prod")
+    monkeypatch.undo()
+    after = synthesize_stack("prod", prior=before)
+    assert after.refusals == []
+    replaced = {r.type for r in after.resources if after.steps.get(r.urn) == "replace"}
+    assert replaced == {
+        SG,
+        TG,
+        PARAMS,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    }
+    assert after.step(INSTANCE, "database-instance") == "update"
+
+
+def test_log_groups_rds_already_created_must_be_imported_first() -> None:
+    """A stack deployed before the program managed the groups: RDS made them, so creating them is refused
+    until they are imported (README, "Names and replacements"); once in the state they are kept."""
+
+    def program(with_groups: bool) -> Any:
+        def run() -> None:
+            depends: list[pulumi.Resource] = []
+            if with_groups:
+                depends = [
+                    aws.cloudwatch.LogGroup(f"logs-{export}", name=rds_log_group_name("probe", export))
+                    for export in LOG_EXPORTS
+                ]
+            aws.rds.Instance(
+                "probe-db",
+                identifier="probe",
+                engine="postgres",
+                engine_version="16",
+                instance_class="db.t4g.micro",
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                opts=pulumi.ResourceOptions(depends_on=depends),
+            )
+
+        return run
+
+    before = run_program("dev", program(False))
+    refusals = run_program("dev", program(True), prior=before).refusals
+    assert len(refusals) == 2 and all(
+        "RDS itself, outside Pulumi (pulumi import it first)" in r for r in refusals
+    )
+    fresh = run_program("dev", program(True))
+    assert fresh.refusals == [] and run_program("dev", program(True), prior=fresh).refusals == []
+
+
 # -- the model itself ----------------------------------------------------------------------------------------
 
 
