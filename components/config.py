@@ -56,9 +56,9 @@ _RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours
 _CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
 # Values that only stand in for the user's own (Pulumi.prod.yaml ships them as a template): AWS's
-# documentation account ids and all-zero or one-digit ids, the names RFC 2606 reserves for examples, and
+# documentation account ids and ids of one repeated digit, the names RFC 2606 reserves for examples, and
 # the usual fill-me-in markers. They pass the format checks and would fail half-way through `pulumi up`.
-_EXAMPLE_ACCOUNTS: Final = frozenset({"123456789012", "111122223333", "444455556666", "999999999999"})
+_EXAMPLE_ACCOUNTS: Final = frozenset({"123456789012", "111122223333", "444455556666"})
 _RESERVED_DOMAINS: Final = ("example.com", "example.net", "example.org")
 _RESERVED_TLDS: Final = frozenset({"example", "test", "invalid", "localhost"})
 _MARKERS = re.compile(r"\b(replace[-_ ]?me|change[-_ ]?me|fill[-_ ]?me|todo|fixme)\b|<[^>]*>", re.I)

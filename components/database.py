@@ -45,9 +45,9 @@ class DatabaseArgs:
     deletion_protection: bool
     final_snapshot: bool
     # Retention of the exported PostgreSQL logs (the stack's logRetentionDays).
-    log_retention_days: int = 7
+    log_retention_days: int
     # Apply instance changes (a major version upgrade among them) now instead of in the maintenance window.
-    apply_immediately: bool = False
+    apply_immediately: bool
 
 
 class StockwizDatabase(pulumi.ComponentResource):
