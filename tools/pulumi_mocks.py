@@ -205,9 +205,9 @@ UNIQUE_NAMES: Final[Mapping[str, NameRule]] = {
 
 # The inputs whose change makes the provider replace a resource instead of updating it: the `ForceNew`
 # arguments of terraform-provider-aws (which pulumi-aws bridges), for every type the program declares
-# (checked against internal/service/ec2/vpc_security_group.go, elbv2/target_group.go and
-# rds/parameter_group.go among others). Other inputs update in place; "*" means every input. A type missing
-# here fails the model loudly, like an unmocked invoke.
+# (checked against internal/service/ec2/vpc_security_group.go, elbv2/target_group.go,
+# rds/parameter_group.go and rds/instance.go among others). Other inputs update in place; "*" means
+# every input. A type missing here fails the model loudly, like an unmocked invoke.
 _TASK_DEFINITION_INPUTS = (
     "family containerDefinitions cpu memory executionRoleArn taskRoleArn networkMode volumes "
     "runtimePlatform requiresCompatibilities ephemeralStorage pidMode ipcMode placementConstraints"
@@ -231,7 +231,8 @@ REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
         # engineVersion and parameterGroupName are not here: a version upgrade modifies the instance.
         "aws:rds/instance:Instance": (
             "identifier identifierPrefix engine dbName username storageEncrypted kmsKeyId "
-            "availabilityZone characterSetName timezone"
+            "availabilityZone characterSetName ncharCharacterSetName timezone snapshotIdentifier "
+            "customIamInstanceProfile restoreToPointInTime"
         ),
         "aws:cloudwatch/logGroup:LogGroup": "name namePrefix logGroupClass",
         "aws:ecr/repository:Repository": "name encryptionConfigurations",
