@@ -56,6 +56,8 @@ database = StockwizDatabase(
         backup_retention_days=cfg.db_backup_retention_days,
         deletion_protection=cfg.deletion_protection,
         final_snapshot=cfg.final_snapshot,
+        log_retention_days=cfg.log_retention_days,
+        apply_immediately=cfg.db_apply_immediately,
     ),
 )
 db = database.connection
@@ -236,3 +238,7 @@ pulumi.export("databaseEndpoint", database.endpoint)
 # Where to read the tokens (aws secretsmanager get-secret-value --secret-id ...), never the tokens.
 pulumi.export("apiTokenSecretNames", tokens.token_secret_names)
 pulumi.export("lowStockFunctionName", lowstock_function_name)
+# What users of the stack must know about its exposure (plain HTTP in dev); also shown by `pulumi up`.
+for warning in cfg.warnings:
+    pulumi.log.warn(warning)
+pulumi.export("warnings", list(cfg.warnings))

@@ -557,7 +557,9 @@ class StockwizService(pulumi.ComponentResource):
         args = self._args
         group = aws.ec2.SecurityGroup(
             f"{self._name}-sg",
-            name=args.physical_name,
+            # A unique suffix from AWS: the description (which names the port) and the VPC replace the
+            # group, and the new one must exist before the service moves to it.
+            name_prefix=f"{args.physical_name}-",
             description=f"{args.physical_name}: port {args.port} from its callers only",
             vpc_id=args.platform.vpc_id,
             opts=child,
@@ -695,6 +697,11 @@ class StockwizService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=depends_on,
+                # The name stays fixed (operators, workflows and alarms know the service by it), and a Service
+                # Connect discovery name can belong to one service only, so two generations could never run
+                # side by side anyway: a replacement (only a new cluster or launch type causes one) deletes
+                # the old service first.
+                delete_before_replace=True,
                 # Autoscaling owns the running count once it is enabled; an update must not reset it.
                 ignore_changes=["desiredCount"]
                 if args.platform.max_count > args.platform.min_count
