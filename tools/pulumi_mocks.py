@@ -66,6 +66,8 @@ class SynthResource:
     # Top-level inputs that were secret (Output.secret or an additional secret output upstream).
     secret_inputs: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    # Per input: the resources whose outputs flow into it (what makes it unknown in a preview).
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ignore_changes: tuple[str, ...] = ()
     protect: bool = False
     delete_before_replace: bool = False
@@ -518,6 +520,9 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
             outputs=outputs,
             secret_inputs=tuple(sorted(secret_inputs)),
             depends_on=tuple(request.dependencies),
+            property_dependencies={
+                key: tuple(value.urns) for key, value in request.propertyDependencies.items() if value.urns
+            },
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
             delete_before_replace=bool(request.deleteBeforeReplace),
