@@ -48,7 +48,7 @@ synth: $(STAMP) ## print the resource tree `pulumi up` would create for STACK (n
 
 diff: $(STAMP) ## offline `pulumi preview` of STACK: BASE=<git ref> against the working tree
 	@test -n "$(BASE)" || { echo "usage: make diff BASE=<git ref> [STACK=dev|prod]" >&2; exit 2; }
-	$(PY) -m tools.diff --base "$(BASE)" --stack $(STACK)
+	@$(PY) -m tools.diff --base "$(BASE)" --stack $(STACK)
 
 policy: $(STAMP) ## evaluate the CrossGuard pack offline against every stack
 	$(PY) -m tools.policy_check
