@@ -149,22 +149,38 @@ class Change:
 # synthesizing one tree (in a child process, so each side imports its own components/)
 
 
-def _synthesize_here(root: Path, stack: str) -> list[dict[str, Any]]:
+Registry = Mapping[str, Mapping[str, str]]
+
+
+def _synthesize_here(root: Path, stack: str, pushed_images: Registry) -> list[dict[str, Any]]:
     """Run the program found in `root` under this tree's mocks; return every resource as JSON."""
     import tools.pulumi_mocks as mocks
 
     sys.path[:0] = [str(root), str(root / "apps")]
     os.chdir(root)  # relative paths in the program (the Docker build context) are the project's
     mocks.ROOT = root
-    return [resource.to_json() for resource in mocks.synthesize_stack(stack).resources]
+    synthesis = mocks.synthesize_stack(stack, pushed_images=pushed_images)
+    return [resource.to_json() for resource in synthesis.resources]
 
 
-def synthesize_tree(root: Path, stack: str) -> list[dict[str, Any]]:
-    """The resources the program in `root` registers for `stack`, from a fresh interpreter."""
+def synthesize_tree(root: Path, stack: str, pushed_images: Registry | None = None) -> list[dict[str, Any]]:
+    """The resources the program in `root` registers for `stack`, from a fresh interpreter, in an account
+    whose ECR repositories hold `pushed_images` (repository -> tag -> digest)."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["PYTHONPATH"] = str(ROOT)
+    registry = json.dumps(pushed_images or {})
     result = subprocess.run(
-        [sys.executable, "-m", "tools.diff", "--synthesize", str(root), "--stack", stack],
+        [
+            sys.executable,
+            "-m",
+            "tools.diff",
+            "--synthesize",
+            str(root),
+            "--stack",
+            stack,
+            "--pushed",
+            registry,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -383,8 +399,22 @@ def render(stack: str, base: str, changes: Sequence[Change], unchanged: int) -> 
     return "\n".join(lines)
 
 
+def pushed_by(resources: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """The images a deployment of `resources` left in ECR: repository name -> tag -> digest."""
+    registry: dict[str, dict[str, str]] = {}
+    for resource in resources:
+        if resource["type"] == IMAGE:
+            repository, tag = str(resource["inputs"]["imageName"]).rsplit(":", 1)
+            digest = str(resource["outputs"]["repoDigest"]).rsplit("@", 1)[1]
+            registry.setdefault(repository.split("/", 1)[1], {})[tag] = digest
+    return registry
+
+
 def diff_trees(old_root: Path, new_root: Path, stack: str) -> tuple[list[Change], int]:
-    return compare(synthesize_tree(old_root, stack), synthesize_tree(new_root, stack), old_root, new_root)
+    """The preview of deploying `new_root` over a deployment of `old_root`, whose images ECR then holds."""
+    old = synthesize_tree(old_root, stack)
+    new = synthesize_tree(new_root, stack, pushed_by(old))
+    return compare(old, new, old_root, new_root)
 
 
 @contextmanager
@@ -415,9 +445,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--base", help="git ref to compare the working tree with (e.g. main, HEAD~1)")
     parser.add_argument("--stack", default="dev", choices=STACKS)
     parser.add_argument("--synthesize", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pushed", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.synthesize is not None:
-        print(json.dumps(_synthesize_here(options.synthesize.resolve(), options.stack), default=str))
+        resources = _synthesize_here(options.synthesize.resolve(), options.stack, json.loads(options.pushed))
+        print(json.dumps(resources, default=str))
         return 0
     if not options.base:
         parser.error("--base is required (make diff BASE=<git ref>)")

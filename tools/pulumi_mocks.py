@@ -137,6 +137,11 @@ def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def image_digest(image_name: str) -> str:
+    """The manifest digest the mocked registry gives the image pushed as `image_name` (repository:tag)."""
+    return "sha256:" + _digest(image_name, length=64)
+
+
 def _resource_class(type_token: str) -> type | None:
     """The SDK class of a provider resource type token such as aws:ecs/service:Service."""
     package, module, name = type_token.split(":")
@@ -157,11 +162,20 @@ def _resource_class(type_token: str) -> type | None:
 class StockwizMocks(pulumi.runtime.Mocks):
     """Provider behaviour for the resource types and invokes the program uses."""
 
-    def __init__(self, stack: str, region: str, default_tags: Mapping[str, str], recorder: _Recorder) -> None:
+    def __init__(
+        self,
+        stack: str,
+        region: str,
+        default_tags: Mapping[str, str],
+        recorder: _Recorder,
+        pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.stack = stack
         self.region = region
         self.default_tags = dict(default_tags)
         self.recorder = recorder
+        # What ECR already holds: repository name -> tag -> digest (none: a fresh account).
+        self.pushed_images = {repo: dict(tags) for repo, tags in (pushed_images or {}).items()}
         self.monitor: StockwizMonitor | None = None
         self._taggable: dict[str, bool] = {}
 
@@ -180,6 +194,11 @@ class StockwizMocks(pulumi.runtime.Mocks):
     def _invokes(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
             "aws:ecr/getAuthorizationToken:getAuthorizationToken": self._ecr_token,
+            "aws:ecr/getRepositories:getRepositories": lambda _: {
+                "names": sorted(self.pushed_images),
+                "id": self.region,
+            },
+            "aws:ecr/getImages:getImages": self._ecr_images,
             "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
@@ -197,6 +216,19 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 "id": self.region,
                 "endpoint": f"ec2.{self.region}.amazonaws.com",
             },
+        }
+
+    def _ecr_images(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args["repositoryName"])
+        if name not in self.pushed_images:
+            # As ECR's ListImages: a repository that does not exist is an error, not an empty list.
+            raise ValueError(f"RepositoryNotFoundException: The repository with name '{name}' does not exist")
+        tags = self.pushed_images[name]
+        return {
+            "imageIds": [{"imageDigest": tags[tag], "imageTag": tag} for tag in sorted(tags)],
+            "repositoryName": name,
+            "registryId": ACCOUNT_ID,
+            "id": name,
         }
 
     def _ecr_token(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +303,7 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 return {
                     "baseImageName": image_name,
                     "registryServer": repository.split("/")[0],
-                    "repoDigest": f"{repository}@sha256:{_digest(image_name, length=64)}",
+                    "repoDigest": f"{repository}@{image_digest(image_name)}",
                     "context": (inputs.get("build") or {}).get("context"),
                     "dockerfile": (inputs.get("build") or {}).get("dockerfile"),
                     "platform": (inputs.get("build") or {}).get("platform"),
@@ -681,6 +713,7 @@ def run_program(
     overrides: Mapping[str, Any] | None = None,
     *,
     executor: ThreadPoolExecutor | None = None,
+    pushed_images: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Synthesis:
     """Run `program` as stack `stack` under the mocks and return everything it registered.
 
@@ -692,7 +725,7 @@ def run_program(
     region = config.get("aws:region", "eu-west-1")
     default_tags = json.loads(config.get("aws:defaultTags", "{}")).get("tags", {})
     recorder = _Recorder()
-    mocks = StockwizMocks(stack, region, default_tags, recorder)
+    mocks = StockwizMocks(stack, region, default_tags, recorder, pushed_images)
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
@@ -725,13 +758,19 @@ def run_program(
     return Synthesis(stack=stack, resources=[stack_resource, *resources], invokes=recorder.invokes)
 
 
-def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Synthesis:
-    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`."""
+def synthesize_stack(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+) -> Synthesis:
+    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`, in an
+    account whose ECR repositories already hold `pushed_images` (repository -> tag -> digest)."""
 
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
 
-    return run_program(stack, program, overrides)
+    return run_program(stack, program, overrides, pushed_images=pushed_images)
 
 
 def synthesize(stack: str, overrides: Mapping[str, Any] | None = None) -> list[SynthResource]:

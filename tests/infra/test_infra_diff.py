@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tools import diff as diff_tool
-from tools.diff import COMPUTED, IMAGE, SECRET, Change, compare, synthesize_tree
+from tools.diff import COMPUTED, IMAGE, SECRET, Change, compare, pushed_by, synthesize_tree
 from tools.pulumi_mocks import ROOT
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -49,17 +49,23 @@ def preview(
     def run(edit: Callable[[Path], None]) -> list[Change]:
         head = copy_project(tmp_path / "head")
         edit(head)
-        changes, unchanged = compare(base[1], synthesize_tree(head, "dev"), base[0], head)
+        changes, unchanged = compare(base[1], synthesize_tree(head, "dev", pushed_by(base[1])), base[0], head)
         assert unchanged > 50
-        for change in changes:
-            # Whenever the provider would rebuild and push, it is under a new tag (ECR refuses reuse).
-            if change.type == IMAGE and change.op == "update":
-                assert "imageName" in change.inputs, f"{change.name} is rebuilt and pushed under its old tag"
-                old, new = change.inputs["imageName"]
-                assert old.rsplit(":", 1)[1] != new.rsplit(":", 1)[1]
+        assert_no_push_reuses_a_tag(changes, pushed_by(base[1]))
         return changes
 
     return run
+
+
+def assert_no_push_reuses_a_tag(changes: list[Change], registry: dict[str, dict[str, str]]) -> None:
+    """Whenever the provider would rebuild and push, it is under a tag ECR does not hold yet."""
+    for change in changes:
+        if change.type == IMAGE and change.op in {"update", "create"}:
+            assert "imageName" in change.inputs, f"{change.name} is rebuilt and pushed under its old tag"
+            repository, tag = str(change.inputs["imageName"][1]).rsplit(":", 1)
+            assert tag not in registry.get(repository.split("/", 1)[1], {}), (
+                f"{change.name} pushes {tag} again"
+            )
 
 
 def append(path: Path, text: str = "# changed\n") -> None:
@@ -150,6 +156,27 @@ def test_a_setting_that_forces_replacement_is_shown_as_one(
         ("update", f"{service}-service") for service in SERVICES
     }
     assert not [change for change in changes if change.type == IMAGE]
+
+
+def test_a_revert_redeploys_the_image_ecr_already_holds_without_pushing_it(
+    base: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """Content that was built before has its tag in ECR already; pushing it again would be refused."""
+    original_root, original = base
+    changed_root = copy_project(tmp_path / "changed")
+    append(changed_root / "apps/products/handlers.py")
+    changed = synthesize_tree(changed_root, "dev", pushed_by(original))
+    registry = pushed_by(original)
+    registry["stockwiz-product-service-dev"].update(pushed_by(changed)["stockwiz-product-service-dev"])
+    reverted = synthesize_tree(original_root, "dev", registry)
+    changes, _ = compare(changed, reverted, changed_root, original_root)
+    assert_no_push_reuses_a_tag(changes, registry)
+    assert ops(changes) == {("replace", TASK, "products-task"), ("update", SERVICE, "products-service")}
+    [image] = [r for r in reverted if r["name"] == "products-image"]
+    assert set(image["ignore_changes"]) >= {"imageName", "build"}
+    [task] = [r for r in reverted if r["name"] == "products-task"]
+    [first] = [r for r in original if r["name"] == "products-image"]
+    assert first["outputs"]["repoDigest"] in task["inputs"]["containerDefinitions"]
 
 
 # -- the comparison rules, on hand-made resources ----------------------------------------------------------
@@ -249,3 +276,15 @@ def test_make_diff_against_a_git_ref(capsys: pytest.CaptureFixture[str]) -> None
     assert output.startswith("Offline preview of stack dev: HEAD -> working tree")
     assert "\nResources: " in output and " unchanged" in output
     assert diff_tool.main(["--base", "no-such-ref-anywhere"]) == 2
+
+
+def test_the_mocked_registry_answers_like_ecr() -> None:
+    from tools.pulumi_mocks import StockwizMocks, _Recorder
+
+    mocks = StockwizMocks("dev", "eu-west-1", {}, _Recorder(), {"repo": {"t1": "sha256:abc"}})
+    assert mocks._invokes()["aws:ecr/getRepositories:getRepositories"]({})["names"] == ["repo"]
+    images = mocks._invokes()["aws:ecr/getImages:getImages"]({"repositoryName": "repo"})["imageIds"]
+    assert images == [{"imageDigest": "sha256:abc", "imageTag": "t1"}]
+    # ListImages on a repository that does not exist is an error, which is why the program asks first.
+    with pytest.raises(ValueError, match="RepositoryNotFoundException"):
+        mocks._invokes()["aws:ecr/getImages:getImages"]({"repositoryName": "other"})
