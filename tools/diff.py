@@ -43,8 +43,11 @@ COMPUTED = "(known after apply)"
 
 # Inputs whose change the provider cannot apply in place (Terraform's ForceNew / RequiresReplace in the
 # bridged terraform-provider-aws resources of pulumi-aws 7, as top-level Pulumi input names), for the types
-# this program declares. "*" means every input (random's resources). A type missing here is reported as
-# having no known replacement rule, so that a new type is noticed rather than silently treated as updatable.
+# this program declares. "*" means every input (random's resources). Read in the Terraform provider's
+# schemas for the ECS service, the target group and the secret version; the others follow the arguments
+# its documentation marks "Forces new resource". Nested ForceNew fields count as their top-level input.
+# A type missing here is reported as having no known replacement rule, so that a new type is noticed
+# rather than silently treated as updatable; the real `pulumi preview` stays the final word.
 REPLACE_ON_CHANGE: dict[str, frozenset[str]] = {
     "aws:appautoscaling/policy:Policy": frozenset(
         {"name", "resourceId", "scalableDimension", "serviceNamespace"}
