@@ -8,11 +8,13 @@ it exists, else `<context>/.dockerignore`, the same precedence as BuildKit. `Dif
 (imageName, every `build` field including contextDigest, skipPush, buildOnPreview, registry.server) with the
 last deployment's; any difference means a new build and a push under imageName.
 
-So a tag that is a hash of exactly those inputs (all but imageName and the registry, which name the
-repository) changes whenever the provider would push: no push can reuse the tag of the previous deployment,
-which an immutable ECR repository would refuse. With the whole of apps/ as every image's context, one
-service's change would change all three digests; each Dockerfile therefore has a `Dockerfile.dockerignore`
-that admits only what it copies, which `verify_context` enforces.
+So the tag is `<content>-g<generation>`: the content part hashes exactly those inputs (all but imageName
+and the registry, which name the repository) and changes whenever the provider would rebuild; the
+generation (`image_tag`) counts the repository's pushes, so content that comes back (a revert, a redeploy
+of an older commit) gets a new tag too. No push can ever reuse a tag, which an immutable ECR repository
+would refuse even for identical bytes. With the whole of apps/ as every image's context, one service's
+change would change all three digests; each Dockerfile therefore has a `Dockerfile.dockerignore` that
+admits only what it copies, which `verify_context` enforces.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import re
 import shlex
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,15 +262,36 @@ def verify_context(context: Path, dockerfile: Path) -> None:
 
 
 def content_tag(root: Path, image_inputs: Mapping[str, Any]) -> str:
-    """`src-<16 hex>`: SHA-256 over the docker.Image inputs the provider diffs (every input but imageName and
-    registry, which only name the repository; `build.context`/`build.dockerfile` relative to `root`, the
-    Pulumi project directory) and over the provider's contextDigest of that build."""
+    """`src-<16 hex>`, the content part of an image's tag: SHA-256 over the docker.Image inputs the provider
+    diffs (every input but imageName and registry, which only name the repository; `build.context` and
+    `build.dockerfile` relative to `root`, the Pulumi project directory) and over the provider's
+    contextDigest of that build."""
     build = image_inputs["build"]
     context, dockerfile = root / build["context"], root / build["dockerfile"]
     verify_context(context, dockerfile)
     payload = {"inputs": image_inputs, "contextDigest": context_digest(context, dockerfile)}
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return "src-" + hashlib.sha256(encoded).hexdigest()[:16]
+
+
+_TAG = re.compile(r"(src-[0-9a-f]{16})-g([1-9][0-9]*)")
+
+
+def image_tag(content: str, pushed_tags: Iterable[str]) -> str:
+    """The tag to build `content` (a `content_tag`) under, given the tags its repository already holds.
+
+    The newest generation in the repository is what the last deployment pushed: when it holds this content,
+    it is the tag (nothing to build, nothing to push); otherwise the content is pushed as the next
+    generation, a tag the repository has never held. Tags of another form (older schemes, hand pushes) are
+    not generations and are ignored; the lifecycle policy never expires the newest image.
+    """
+    generations = {m[1] + "-g" + m[2]: int(m[2]) for tag in pushed_tags if (m := _TAG.fullmatch(tag))}
+    if not generations:
+        return f"{content}-g1"
+    newest = max(generations, key=lambda tag: generations[tag])
+    if newest.startswith(content + "-g"):
+        return newest
+    return f"{content}-g{generations[newest] + 1}"
 
 
 def provider_build_inputs(image_inputs: Mapping[str, Any], root: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.image_tag import content_tag
+from components.image_tag import content_tag, image_tag
 
 # The Docker build context: every service image is built from apps/ with apps/<package>/Dockerfile, whose
 # apps/<package>/Dockerfile.dockerignore narrows the context to what that Dockerfile copies.
@@ -20,8 +20,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILD_CONTEXT = "apps"
 IMAGE_BUILDER = docker.BuilderVersion.BUILDER_BUILD_KIT
 IMAGE_BUILD_ON_PREVIEW = False
-# Every input of docker.Image: ignoring them all leaves an already pushed image as it is.
-IMAGE_INPUTS = ["imageName", "build", "registry", "skipPush", "buildOnPreview"]
 # Must stay above the services' SHUTDOWN_TIMEOUT (20 s) so ECS never kills a task that is still draining.
 STOP_TIMEOUT_SECONDS = 30
 SHUTDOWN_TIMEOUT_SECONDS = 20
@@ -292,11 +290,11 @@ class StockwizService(pulumi.ComponentResource):
             "platform": args.platform.image_platform,
             "builderVersion": IMAGE_BUILDER.value,
         }
-        tag = content_tag(
+        content = content_tag(
             PROJECT_ROOT,
             {"build": build_inputs, "buildOnPreview": IMAGE_BUILD_ON_PREVIEW, "skipPush": False},
         )
-        pushed = self._pushed_digest(tag)
+        tag = image_tag(content, self._pushed_tags())
         credentials = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -317,31 +315,23 @@ class StockwizService(pulumi.ComponentResource):
             # Preview neither builds nor pushes; `pulumi up` builds, pushes and records the digest.
             build_on_preview=IMAGE_BUILD_ON_PREVIEW,
             skip_push=False,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # Content that ECR already holds under this tag (a revert, a redeploy of an older commit)
-                # is not built again: ECR would refuse the push to an existing immutable tag. The image
-                # keeps its last build in the state; the tasks run the pushed image instead.
-                ignore_changes=IMAGE_INPUTS if pushed is not None else None,
-            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # By digest, so a task always runs exactly the bytes that were built and scanned.
-        if pushed is not None:
-            return repository.repository_url.apply(lambda url: f"{url}@{pushed}")
         return image.repo_digest
 
-    def _pushed_digest(self, tag: str) -> str | None:
-        """The digest ECR holds under `tag` in this service's repository, or None (no repository or tag).
+    def _pushed_tags(self) -> list[str]:
+        """The tags this service's ECR repository holds (none before its first deployment).
 
-        Read before the image is declared, because it decides the image's options; the repository's name
-        is fixed, so its existence is known before `pulumi up` creates anything.
+        Read at program time, in preview and in `pulumi up` alike, because they decide the image's name;
+        the repository's name is fixed, so it can be looked up before `pulumi up` creates anything.
         """
         invoke = pulumi.InvokeOptions(parent=self)
         name = self._args.physical_name
         if name not in aws.ecr.get_repositories(opts=invoke).names:
-            return None
+            return []
         images = aws.ecr.get_images(repository_name=name, opts=invoke).image_ids
-        return next((image.image_digest for image in images if image.image_tag == tag), None)
+        return [image.image_tag for image in images if image.image_tag]
 
     # -- identity -----------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from components.image_tag import (
     content_tag,
     context_digest,
     dockerfile_sources,
+    image_tag,
     read_dockerignore,
     verify_context,
 )
@@ -191,6 +192,20 @@ def test_the_tag_follows_every_input_the_provider_diffs(context: Path) -> None:
     assert first not in changed.values() and len(set(changed.values())) == len(changed)
     (context / "svc/new.py").write_text("")
     assert content_tag(context, image_inputs()) != first
+
+
+def test_each_push_gets_a_tag_the_repository_never_held() -> None:
+    a, b = "src-" + "a" * 16, "src-" + "b" * 16
+    assert image_tag(a, []) == f"{a}-g1"
+    # Tags of other forms (an older scheme, a hand push) are not generations.
+    assert image_tag(a, ["latest", "src-0123456789abcdef", f"{b}-g0"]) == f"{a}-g1"
+    # Unchanged content: the newest generation is what the state holds, so nothing is built or pushed.
+    assert image_tag(a, [f"{a}-g1"]) == f"{a}-g1"
+    assert image_tag(b, [f"{a}-g1"]) == f"{b}-g2"
+    # A revert: the content of generation 1 again, after generation 2. Its old tag would be refused.
+    held = [f"{a}-g1", f"{b}-g2"]
+    assert image_tag(a, held) == f"{a}-g3" and f"{a}-g3" not in held
+    assert image_tag(b, [f"{b}-g2", f"{a}-g10", f"{b}-g9"]) == f"{b}-g11"
 
 
 def test_a_context_wider_than_the_copies_is_refused(context: Path) -> None:
