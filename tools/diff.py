@@ -10,7 +10,8 @@ matched by URN and compared the way the engine and the providers compare them:
 - inputs as the provider's Check hands them to Diff: for a docker.Image, with the build-context digest
   pulumi-docker adds (components/image_tag.py), and its registry compared by server only (the provider
   ignores credential changes);
-- `ignore_changes` of the new program hides those inputs;
+- `ignore_changes` of the new program keeps those inputs' old values, before the provider's Check (as the
+  engine does: pulumi-docker still recomputes an ignored `build`'s context digest);
 - a change to an input that the provider cannot update in place (REPLACE_ON_CHANGE) is a replacement;
 - the outputs of a replaced resource, and the digest of a rebuilt image, are unknown until `pulumi up`, so
   every input that depends on them changes too ("known after apply"), as in a real preview.
@@ -235,10 +236,27 @@ def checked_inputs(resource: Mapping[str, Any], root: Path) -> dict[str, Any]:
     return inputs
 
 
-def _ignored(inputs: dict[str, Any], ignore_changes: Sequence[str]) -> dict[str, Any]:
-    """The engine keeps the old value of every input named in the new program's ignore_changes."""
-    ignored = {path.split(".")[0].split("[")[0] for path in ignore_changes}
-    return {key: value for key, value in inputs.items() if key not in ignored}
+def _keep_ignored(
+    old: Mapping[str, Any], new: Mapping[str, Any], ignore_changes: Sequence[str]
+) -> dict[str, Any]:
+    """`new` with the old value (or absence) at every ignore_changes path (dotted property paths)."""
+    result = json.loads(json.dumps(new))
+    for path in ignore_changes:
+        if "[" in path or "*" in path or '"' in path:
+            raise NotImplementedError(f"ignore_changes path {path!r} is not modelled by tools/diff.py")
+        *parents, last = path.split(".")
+        source: Any = old
+        target: Any = result
+        for key in parents:
+            source = source.get(key) if isinstance(source, dict) else None
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        if isinstance(source, dict) and last in source:
+            target[last] = source[last]
+        else:
+            target.pop(last, None)
+    return result
 
 
 def _leaves(old: Any, new: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
@@ -313,9 +331,11 @@ def _compare_one(
     new_root: Path,
     unknown_outputs: set[str],
 ) -> Change | None:
-    ignore_changes = new.get("ignore_changes") or ()
-    old_inputs = _ignored(checked_inputs(old, old_root), ignore_changes)
-    new_inputs = _ignored(checked_inputs(new, new_root), ignore_changes)
+    # As the engine: ignored inputs take their old values first, then the provider checks the result (so
+    # pulumi-docker still recomputes the context digest of an image whose `build` is ignored).
+    kept = _keep_ignored(old["inputs"], new["inputs"], new.get("ignore_changes") or ())
+    old_inputs = checked_inputs(old, old_root)
+    new_inputs = checked_inputs({**new, "inputs": kept}, new_root)
     secret = set(old.get("secret_inputs") or ()) | set(new.get("secret_inputs") or ())
     dependencies = new.get("property_dependencies") or {}
     changed: dict[str, tuple[Any, Any]] = {}

@@ -294,3 +294,36 @@ def test_the_mocked_registry_answers_like_ecr() -> None:
     # ListImages on a repository that does not exist is an error, which is why the program asks first.
     with pytest.raises(ValueError, match="RepositoryNotFoundException"):
         mocks._invokes()["aws:ecr/getImages:getImages"]({"repositoryName": "other"})
+
+
+def test_an_ignored_image_build_is_still_rebuilt_when_its_context_changes(tmp_path: Path) -> None:
+    """The engine applies ignore_changes before the provider's Check, and pulumi-docker's Check recomputes
+    the context digest: ignoring `build` and `imageName` does not stop a rebuild (and a push under the old,
+    ignored name)."""
+    roots = {}
+    for side, text in {"old": "v1", "new": "v2"}.items():
+        root = tmp_path / side
+        (root / "ctx/app").mkdir(parents=True)
+        (root / "ctx/app/Dockerfile").write_text("FROM scratch\nCOPY app /app\n")
+        (root / "ctx/app/Dockerfile.dockerignore").write_text("**/Dockerfile\n**/*.dockerignore\n")
+        (root / "ctx/app/main.py").write_text(text)
+        roots[side] = root
+    build = {"context": "ctx", "dockerfile": "ctx/app/Dockerfile", "platform": "linux/amd64"}
+    old = resource("image", typ=IMAGE, inputs={"imageName": "repo:src-a-g1", "build": build})
+    new = resource(
+        "image",
+        typ=IMAGE,
+        inputs={"imageName": "repo:src-b-g2", "build": build},
+        ignore_changes=["imageName", "build"],
+    )
+    [change] = compare([old], [new], roots["old"], roots["new"])[0]
+    assert change.op == "update" and set(change.inputs) == {"build.contextDigest"}
+
+
+def test_nested_ignore_changes_keep_only_that_field() -> None:
+    old = [resource("svc", typ=SERVICE, inputs={"name": "s", "cfg": {"a": 1, "b": 1}})]
+    new = [
+        resource("svc", typ=SERVICE, inputs={"name": "s", "cfg": {"a": 2, "b": 2}}, ignore_changes=["cfg.a"])
+    ]
+    [change] = compare(old, new, ROOT, ROOT)[0]
+    assert change.inputs == {"cfg.b": (1, 2)}
