@@ -11,7 +11,7 @@ REQUIREMENTS := requirements-dev.txt constraints.txt requirements.txt policy/req
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
-.PHONY: help install run test lint fmt pytest synth diff policy lambda-invoke bench clean
+.PHONY: help install run test lint fmt pytest lock synth diff policy lambda-invoke bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,7 @@ lint: $(STAMP) ## ruff and mypy over apps/, components/, policy/
 	$(BIN)/ruff check apps components policy tests tools bootstrap __main__.py
 	$(BIN)/ruff format --check apps components policy tests tools bootstrap __main__.py
 	$(BIN)/mypy apps/stockwiz_runtime apps/products apps/inventory apps/gateway apps/lowstock components policy
+	$(PY) -m tools.image_locks --check
 
 fmt: $(STAMP) ## reformat and fix what ruff can
 	$(BIN)/ruff check --fix apps components policy tests tools bootstrap __main__.py
@@ -42,6 +43,9 @@ pytest: $(STAMP) ## the test suite alone (pass ARGS=... to select)
 	$(BIN)/pytest $(ARGS)
 
 test: lint pytest ## lint, then the whole test suite
+
+lock: $(STAMP) ## rewrite each image's apps/<service>/requirements.lock from constraints.txt
+	$(PY) -m tools.image_locks
 
 synth: $(STAMP) ## print the resource tree `pulumi up` would create for STACK (no AWS needed)
 	$(PY) -m tools.synth --stack $(STACK)

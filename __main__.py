@@ -76,32 +76,6 @@ platform = ServicePlatform(
     force_delete_images=not cfg.deletion_protection,
 )
 
-gateway = Service(
-    "gateway",
-    ServiceArgs(
-        platform=platform,
-        package="gateway",
-        physical_name=f"stockwiz-api-gateway-{stack}",
-        port=8000,
-        environment={
-            "PRODUCT_SERVICE_URL": "http://products:8001",
-            "INVENTORY_SERVICE_URL": "http://inventory:8002",
-            # Only the load balancer's X-Forwarded-For is believed; it lives inside the VPC.
-            "TRUSTED_PROXIES": cfg.vpc_cidr,
-            "ALLOW_OPEN": "false",
-        },
-        secrets={"API_TOKENS": tokens.gateway_secret_arn},
-        secret_arns=[tokens.gateway_secret_arn],
-        ingress=[IngressSource("alb", network.alb_security_group_id)],
-        load_balancer=LoadBalancerAttachment(
-            target_group_arn=network.target_group_arn,
-            target_group_arn_suffix=network.target_group_arn_suffix,
-            alb_arn_suffix=network.alb_arn_suffix,
-            listeners=network.listeners,
-        ),
-    ),
-)
-
 
 def data_service(name: str, physical: str, port: int) -> Service:
     return Service(
@@ -124,7 +98,6 @@ def data_service(name: str, physical: str, port: int) -> Service:
                 "DB_PASSWORD": db.secret_arn.apply(lambda arn: f"{arn}:password::"),
             },
             secret_arns=[db.secret_arn],
-            ingress=[IngressSource("gateway", gateway.security_group_id)],
             discovery_name=name,
             database_security_group_id=db.security_group_id,
         ),
@@ -136,6 +109,36 @@ inventory = data_service("inventory", "stockwiz-inventory-service", 8002)
 # The data services need the database's address, so they are created after it and admitted once they exist.
 database.admit("products", products.security_group_id)
 database.admit("inventory", inventory.security_group_id)
+
+# The gateway calls both data services, so it starts only once both run (ServiceArgs.calls); the inventory
+# service calls nobody (it checks product ids in the shared database).
+gateway = Service(
+    "gateway",
+    ServiceArgs(
+        platform=platform,
+        package="gateway",
+        physical_name=f"stockwiz-api-gateway-{stack}",
+        port=8000,
+        environment={
+            "PRODUCT_SERVICE_URL": products.endpoint,
+            "INVENTORY_SERVICE_URL": inventory.endpoint,
+            # Only the load balancer's X-Forwarded-For is believed; it lives inside the VPC.
+            "TRUSTED_PROXIES": cfg.vpc_cidr,
+            "ALLOW_OPEN": "false",
+        },
+        secrets={"API_TOKENS": tokens.gateway_secret_arn},
+        secret_arns=[tokens.gateway_secret_arn],
+        ingress=[IngressSource("alb", network.alb_security_group_id)],
+        calls=[products, inventory],
+        load_balancer=LoadBalancerAttachment(
+            target_group_arn=network.target_group_arn,
+            target_group_arn_suffix=network.target_group_arn_suffix,
+            alb_arn_suffix=network.alb_arn_suffix,
+            listeners=network.listeners,
+        ),
+    ),
+)
+
 
 monitoring = StockwizMonitoring(
     "monitoring",
@@ -168,6 +171,9 @@ lowstock = StockwizLambda(
         # In the private subnets, out through NAT: the ALB admits the NAT addresses when ingress is narrowed.
         subnet_ids=network.private_subnet_ids,
         security_group_id=network.lambda_security_group_id,
+        # The schedule's first run finds the API answering: the gateway (which waits for both data
+        # services) and the load balancer in front of it exist first.
+        schedule_after=[gateway, *network.url_resources],
     ),
 )
 pulumi.export("lowStockDeadLetterQueueUrl", lowstock.dead_letter_queue_url)
@@ -186,6 +192,16 @@ pulumi.export("clusterName", cluster.name)
 pulumi.export(
     "serviceNames",
     {"gateway": gateway.service_name, "products": products.service_name, "inventory": inventory.service_name},
+)
+# What each ECS service must run after a successful `pulumi up`; tools/rollout_check.py compares them with
+# the services' PRIMARY deployments, which a circuit-breaker rollback leaves on the previous revision.
+pulumi.export(
+    "taskDefinitionArns",
+    {
+        "gateway": gateway.task_definition_arn,
+        "products": products.task_definition_arn,
+        "inventory": inventory.task_definition_arn,
+    },
 )
 pulumi.export("dashboardName", monitoring.dashboard_name)
 pulumi.export("alertTopicArn", monitoring.topic_arn)

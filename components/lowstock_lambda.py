@@ -66,6 +66,10 @@ class LambdaArgs:
     # .lambda_security_group_id).
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     security_group_id: pulumi.Input[str]
+    # What must answer before the first scheduled run can: the gateway service and the load balancer's
+    # listeners (and DNS record) behind api_url. The schedule is created after them, so a first deployment
+    # never fills the dead-letter queue with runs against an API that is not there yet.
+    schedule_after: Sequence[pulumi.Resource] = ()
     source_dir: Path = SOURCE_DIR
 
 
@@ -256,7 +260,7 @@ class StockwizLambda(pulumi.ComponentResource):
                 ),
                 dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=dlq.arn),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy, *args.schedule_after]),
         )
 
         # A failed run is also a message here; someone must look at it, so its arrival pages.

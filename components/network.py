@@ -174,9 +174,12 @@ class StockwizNetwork(pulumi.ComponentResource):
             )
         )
         self.listeners = listeners
+        # Everything `url` needs before it answers (the services behind it aside): the listeners, and the DNS
+        # name when the stack has one.
+        self.url_resources: list[pulumi.Resource] = list(listeners)
 
         if args.hosted_zone_id and args.domain_name:
-            aws.route53.Record(
+            record = aws.route53.Record(
                 f"{name}-dns",
                 zone_id=args.hosted_zone_id,
                 name=args.domain_name,
@@ -188,6 +191,7 @@ class StockwizNetwork(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
+            self.url_resources.append(record)
 
         # Service Connect names (products, inventory) live in this Cloud Map namespace; HTTP-only, so no
         # private hosted zone is created.

@@ -86,6 +86,9 @@ class ServiceArgs:
     ingress: Sequence[IngressSource] = ()
     # Service Connect: the name other services call this one by (None for a client-only service).
     discovery_name: str | None = None
+    # The services this one calls by their Service Connect names. Each callee's port is opened to this
+    # service, and this service's ECS service is created only once every callee's is running (see _service).
+    calls: Sequence[StockwizService] = ()
     database_security_group_id: pulumi.Input[str] | None = None
     load_balancer: LoadBalancerAttachment | None = None
 
@@ -184,11 +187,59 @@ def _assume_role_policy(account_id: pulumi.Input[str], region: str) -> pulumi.Ou
     )
 
 
+def _open_path(
+    ingress_name: str,
+    egress_name: str,
+    *,
+    target: tuple[str, pulumi.Input[str], int],
+    source: tuple[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+    old_names: tuple[str, str] | None = None,
+) -> list[pulumi.Resource]:
+    """Admit `source` (label, security group) to `target` (label, security group, port): the target's ingress
+    rule and the source's matching egress rule, so callers need no blanket egress. `old_names` are the
+    rules' earlier logical names: aliased, so a stack that has them updates them instead of replacing them
+    (a create-before-delete replacement of an identical rule fails as a duplicate)."""
+    target_label, target_group, port = target
+    source_label, source_group = source
+    ingress_opts, egress_opts = opts, opts
+    if old_names is not None:
+        ingress_opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_names[0])])
+        )
+        egress_opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_names[1])])
+        )
+    ingress = aws.vpc.SecurityGroupIngressRule(
+        ingress_name,
+        security_group_id=target_group,
+        description=f"{target_label} port from {source_label}",
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        referenced_security_group_id=source_group,
+        opts=ingress_opts,
+    )
+    egress = aws.vpc.SecurityGroupEgressRule(
+        egress_name,
+        security_group_id=source_group,
+        description=f"{source_label} to {target_label}",
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        referenced_security_group_id=target_group,
+        opts=egress_opts,
+    )
+    return [ingress, egress]
+
+
 class StockwizService(pulumi.ComponentResource):
     """ECR repository, image, log group, roles, task definition, security group, ECS service, autoscaling."""
 
     repository_url: pulumi.Output[str]
     image_ref: pulumi.Output[str]
+    # The ECS service resource (callers and the low-stock schedule wait for it: see ServiceArgs.calls).
+    service: aws.ecs.Service
     service_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     task_definition_arn: pulumi.Output[str]
@@ -198,6 +249,10 @@ class StockwizService(pulumi.ComponentResource):
         super().__init__("stockwiz:index:StockwizService", name, None, opts)
         self._name = name
         self._args = args
+        self.package = args.package
+        self.port = args.port
+        # The security group rules that open this service's way to the services it calls (_security_group).
+        self._paths_to_callees: list[pulumi.Resource] = []
         child = pulumi.ResourceOptions(parent=self)
 
         repository = self._repository(child)
@@ -214,10 +269,10 @@ class StockwizService(pulumi.ComponentResource):
         task_definition = self._task_definition(execution_role, task_role, log_group, child)
         self.task_definition_arn = task_definition.arn
         self.security_group_id = self._security_group(child)
-        service = self._service(task_definition, log_group)
-        self.service_name = service.name
+        self.service = self._service(task_definition, log_group)
+        self.service_name = self.service.name
         if args.platform.max_count > args.platform.min_count:
-            self._autoscaling(service)
+            self._autoscaling(self.service)
 
         self.register_outputs(
             {
@@ -229,6 +284,13 @@ class StockwizService(pulumi.ComponentResource):
                 "logGroupName": self.log_group_name,
             }
         )
+
+    @property
+    def endpoint(self) -> str:
+        """The URL callers reach this service at through Service Connect (http://<discovery name>:<port>)."""
+        if self._args.discovery_name is None:
+            raise ValueError(f"{self._name} has no Service Connect name; nothing can call it")
+        return f"http://{self._args.discovery_name}:{self.port}"
 
     # -- image --------------------------------------------------------------------------------------------
 
@@ -452,26 +514,24 @@ class StockwizService(pulumi.ComponentResource):
             opts=child,
         )
         for source in args.ingress:
-            aws.vpc.SecurityGroupIngressRule(
+            _open_path(
                 f"{self._name}-in-{source.label}",
-                security_group_id=group.id,
-                description=f"{args.package} port from {source.label}",
-                ip_protocol="tcp",
-                from_port=args.port,
-                to_port=args.port,
-                referenced_security_group_id=source.security_group_id,
+                f"{self._name}-from-{source.label}",
+                target=(args.package, group.id, args.port),
+                source=(source.label, source.security_group_id),
                 opts=child,
             )
-            # The caller's side of the same path, so callers need no blanket egress.
-            aws.vpc.SecurityGroupEgressRule(
-                f"{self._name}-from-{source.label}",
-                security_group_id=source.security_group_id,
-                description=f"{source.label} to {args.package}",
-                ip_protocol="tcp",
-                from_port=args.port,
-                to_port=args.port,
-                referenced_security_group_id=group.id,
+        for callee in args.calls:
+            # Declared by the caller, so the callee (and its security group) exists first. The callee used to
+            # declare them as <callee>-in-<caller> and <callee>-from-<caller>.
+            callee_name = callee.pulumi_resource_name
+            self._paths_to_callees += _open_path(
+                f"{self._name}-into-{callee_name}",
+                f"{self._name}-to-{callee_name}",
+                target=(callee.package, callee.security_group_id, callee.port),
+                source=(args.package, group.id),
                 opts=child,
+                old_names=(f"{callee_name}-in-{self._name}", f"{callee_name}-from-{self._name}"),
             )
         # ECR, Secrets Manager, CloudWatch Logs and the Service Connect agent's control plane, via NAT.
         aws.vpc.SecurityGroupEgressRule(
@@ -531,7 +591,12 @@ class StockwizService(pulumi.ComponentResource):
             ),
         )
         load_balancers = None
-        depends_on: list[pulumi.Resource] = []
+        # Service Connect endpoints resolve only in tasks that start after the endpoint exists (AWS: "Existing
+        # tasks can't resolve and connect to the new endpoint"), so a caller's tasks start only once every
+        # service it calls is created and steady (wait_for_steady_state). A depends_on on a component waits
+        # for all of its children: the callee's ECS service, its task definition, image and autoscaling.
+        # Its first requests go out at once, so the way to each callee is open before the tasks start.
+        depends_on: list[pulumi.Resource] = [*args.calls, *self._paths_to_callees]
         if args.load_balancer is not None:
             load_balancers = [
                 aws.ecs.ServiceLoadBalancerArgs(
@@ -540,7 +605,7 @@ class StockwizService(pulumi.ComponentResource):
                     container_port=args.port,
                 )
             ]
-            depends_on = list(args.load_balancer.listeners)
+            depends_on += args.load_balancer.listeners
         return aws.ecs.Service(
             f"{self._name}-service",
             name=args.physical_name,
@@ -554,6 +619,9 @@ class StockwizService(pulumi.ComponentResource):
                 security_groups=[self.security_group_id],
                 assign_public_ip=False,
             ),
+            # Named although it is the default: the provider follows a new deployment to its end (below) only
+            # for the ECS controller, and the state already reads ECS, so this changes nothing that exists.
+            deployment_controller=aws.ecs.ServiceDeploymentControllerArgs(type="ECS"),
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
                 enable=True, rollback=True
             ),
@@ -565,7 +633,14 @@ class StockwizService(pulumi.ComponentResource):
             enable_execute_command=False,
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
-            # `pulumi up` fails (and the circuit breaker rolls back) unless the new tasks become healthy.
+            # The provider waits for the deployment this create or update starts. terraform-provider-aws 6
+            # (under pulumi-aws 7) follows it with DescribeServiceDeployments and fails `pulumi up` on
+            # ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED or STOPPED, but only when it recognises the PRIMARY
+            # deployment as new (created after its own clock's start time) under the ECS controller.
+            # Otherwise (a runner clock ahead of AWS's) it falls back to "one deployment, running ==
+            # desired", which a circuit-breaker rollback satisfies on the OLD task definition, as older
+            # providers always did. So a green `pulumi up` alone does not prove the new version runs:
+            # deploy.yml runs tools/rollout_check.py after each `pulumi up` (README: When a deployment fails).
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(
                 parent=self,

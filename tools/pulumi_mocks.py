@@ -65,9 +65,14 @@ class SynthResource:
     outputs: dict[str, Any]
     # Top-level inputs that were secret (Output.secret or an additional secret output upstream).
     secret_inputs: tuple[str, ...] = ()
+    # Every URN this resource's registration waited for, as the SDK sends them: its depends_on and the
+    # resources its inputs came from, with each local component replaced by all of its children (a
+    # depends_on on a component waits for everything in it). Synthesis.waits_for adds the parent chain.
     depends_on: tuple[str, ...] = ()
     # Per input: the resources whose outputs flow into it (what makes it unknown in a preview).
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The URNs the engine would also accept as this resource's earlier identity (its `aliases`).
+    aliases: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
     protect: bool = False
     delete_before_replace: bool = False
@@ -555,12 +560,22 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={
                 key: tuple(value.urns) for key, value in request.propertyDependencies.items() if value.urns
             },
+            aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
             delete_before_replace=bool(request.deleteBeforeReplace),
         )
         self.recorder.order.append(urn)
         return response
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """The URN an alias stands for, as the engine derives it from a spec: each field the spec leaves
+        empty is the resource's own (a spec naming another stack or project is not used here)."""
+        if alias.WhichOneof("alias") == "urn":
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         # A component's registered outputs are its outputs (the stack's own are read from the program).
@@ -671,6 +686,28 @@ class Synthesis:
 
     def children(self, urn: str) -> list[SynthResource]:
         return [r for r in self.resources if r.parent == urn]
+
+    def waits_for(self, urn: str) -> set[str]:
+        """Every resource the engine has finished creating before it creates `urn`.
+
+        A registration waits for each URN it depends on (its `depends_on`) and for its parent's URN; the
+        engine answers a custom resource's registration only once the resource exists (for an ECS service
+        with wait_for_steady_state, once its tasks are steady), and a component's at once but only after
+        the component's own dependencies. So the order is the transitive closure over both kinds of edge:
+        a child of a component created with depends_on=[X] waits for X too.
+        """
+        by_urn = {resource.urn: resource for resource in self.resources}
+        seen: set[str] = set()
+        pending = [urn]
+        while pending:
+            resource = by_urn.get(pending.pop())
+            if resource is None:
+                continue
+            for edge in (*resource.depends_on, *([resource.parent] if resource.parent else [])):
+                if edge not in seen:
+                    seen.add(edge)
+                    pending.append(edge)
+        return seen
 
     def find_id(self, resource_id: str) -> SynthResource:
         found = [r for r in self.resources if r.custom and r.id == resource_id]

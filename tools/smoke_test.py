@@ -3,9 +3,12 @@
     STOCKWIZ_SMOKE_TOKEN=<read token> python -m tools.smoke_test --url https://stockwiz.example.com
 
 Checks, in order: `/health` answers 200 (retried until --wait-seconds, while the new tasks settle);
-`/api/products` refuses a request without a token; with the read token it answers a JSON array, and
-when that array has a product, that product reads back by id. It only reads, so it is safe in prod.
-Uses the standard library only, so it runs before or without the project's virtualenv.
+`/api/products` refuses a request without a token; then real API calls through the load balancer with the
+read token: `/api/products?limit=1` (gateway -> product service) and `/api/inventory?limit=1` (gateway ->
+inventory service) answer JSON arrays, and when there is a product, the composed `/api/products/{id}`
+(gateway -> both services at once) returns that product, with its stock when it has some. A gateway that
+cannot reach a backend through Service Connect answers /livez but fails here. It only reads, so it is safe
+in prod. Uses the standard library only, so it runs before or without the project's virtualenv.
 """
 
 from __future__ import annotations
@@ -77,6 +80,17 @@ def wait_for_health(
         sleep(interval)
 
 
+def read_page(base_url: str, path: str, token: str) -> list[Any]:
+    """GET a listing with the token: 200 and a JSON array of at most one object, or SmokeFailure."""
+    response = fetch(f"{base_url}{path}", token)
+    if response.status != 200:
+        raise SmokeFailure(f"{path} with the read token answered {response.status}: {response.body[:200]!r}")
+    page = response.json()
+    if not isinstance(page, list) or len(page) > 1 or not all(isinstance(item, dict) for item in page):
+        raise SmokeFailure(f"{path} is not a JSON array of at most one object: {page!r:.200}")
+    return page
+
+
 def run_smoke(
     base_url: str,
     token: str,
@@ -96,13 +110,11 @@ def run_smoke(
         raise SmokeFailure(f"/api/products without a token answered {anonymous.status}, expected 401/403")
     passed.append(f"/api/products without a token refused ({anonymous.status})")
 
-    listing = fetch(f"{base_url}/api/products", token)
-    if listing.status != 200:
-        raise SmokeFailure(f"/api/products with the read token answered {listing.status}")
-    products = listing.json()
-    if not isinstance(products, list):
-        raise SmokeFailure(f"/api/products is not a JSON array: {products!r:.200}")
-    passed.append(f"/api/products with the read token: {len(products)} product(s) on the first page")
+    products = read_page(base_url, "/api/products?limit=1", token)
+    passed.append(f"/api/products?limit=1 with the read token: {len(products)} product(s)")
+
+    stock = read_page(base_url, "/api/inventory?limit=1", token)
+    passed.append(f"/api/inventory?limit=1 with the read token: {len(stock)} record(s)")
 
     if products:
         product_id = products[0].get("id") if isinstance(products[0], dict) else None
@@ -110,11 +122,18 @@ def run_smoke(
             raise SmokeFailure(f"first product has no integer id: {products[0]!r:.200}")
         single = fetch(f"{base_url}/api/products/{product_id}", token)
         if single.status != 200:
-            raise SmokeFailure(f"/api/products/{product_id} answered {single.status}")
+            raise SmokeFailure(f"/api/products/{product_id} (product and stock) answered {single.status}")
         product = single.json()
         if not isinstance(product, dict) or product.get("id") != product_id:
             raise SmokeFailure(f"/api/products/{product_id} returned another product: {product!r:.200}")
-        passed.append(f"/api/products/{product_id} reads back")
+        inventory = product.get("inventory")
+        if inventory is not None and not isinstance(inventory, dict):
+            raise SmokeFailure(f"/api/products/{product_id} has a malformed inventory: {inventory!r:.200}")
+        with_stock = "with its stock" if inventory is not None else "(no stock recorded)"
+        passed.append(f"/api/products/{product_id} composes product and inventory {with_stock}")
+    else:
+        # An empty catalogue (a new prod) has no product to compose; both backends answered above.
+        passed.append("no product yet: the composed /api/products/{id} is not exercised")
     return passed
 
 

@@ -1,9 +1,10 @@
 """One-time AWS setup for the StockWiz GitHub workflows (see the README, CI/CD one-time setup).
 
 Creates GitHub's OIDC identity provider (optional) and three kinds of roles:
-- a preview role (ReadOnlyAccess) that only pull_request jobs of the repository can assume;
+- a preview role that only pull_request jobs of the repository can assume: ReadOnlyAccess without any data
+  or secret reads (preview.yml previews the dev stack only; prod is previewed by the production role);
 - one deployment role per GitHub Environment, assumable only by jobs that passed that environment's
-  protection rules.
+  protection rules, with sessions long enough for a first prod deployment (github_oidc.py).
 Exports the role ARNs to copy into the repository and environment variables.
 """
 
@@ -34,7 +35,7 @@ else:
 account_id = aws.get_caller_identity().account_id
 
 
-def role(name: str, subject: str, description: str) -> aws.iam.Role:
+def role(name: str, subject: str, description: str, max_session_seconds: int) -> aws.iam.Role:
     return aws.iam.Role(
         name,
         name=name,
@@ -42,7 +43,7 @@ def role(name: str, subject: str, description: str) -> aws.iam.Role:
         assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
             lambda arn: json.dumps(github_oidc.trust_policy(arn, subject))
         ),
-        max_session_duration=3600,
+        max_session_duration=max_session_seconds,
         tags=tags,
     )
 
@@ -50,12 +51,18 @@ def role(name: str, subject: str, description: str) -> aws.iam.Role:
 preview = role(
     f"{github_oidc.WORKFLOW_ROLE_PREFIX}preview",
     github_oidc.pull_request_subject(repository),
-    f"pulumi preview from pull requests of {repository}",
+    f"pulumi preview of the dev stack from pull requests of {repository}: configuration only, no data",
+    github_oidc.PREVIEW_SESSION_SECONDS,
 )
 aws.iam.RolePolicyAttachment(
     f"{github_oidc.WORKFLOW_ROLE_PREFIX}preview-readonly",
     role=preview.name,
     policy_arn=github_oidc.READ_ONLY_POLICY_ARN,
+)
+aws.iam.RolePolicy(
+    f"{github_oidc.WORKFLOW_ROLE_PREFIX}preview-no-data",
+    role=preview.name,
+    policy=json.dumps(github_oidc.preview_data_guard_policy()),
 )
 pulumi.export("AWS_PREVIEW_ROLE_ARN", preview.arn)
 
@@ -65,6 +72,7 @@ for environment in environments:
         f"{github_oidc.WORKFLOW_ROLE_PREFIX}deploy-{environment}",
         github_oidc.environment_subject(repository, environment),
         f"pulumi up from the {environment} environment of {repository}",
+        github_oidc.DEPLOY_SESSION_SECONDS,
     )
     aws.iam.RolePolicyAttachment(
         f"{github_oidc.WORKFLOW_ROLE_PREFIX}deploy-{environment}-poweruser",

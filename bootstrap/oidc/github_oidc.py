@@ -16,6 +16,27 @@ POWER_USER_POLICY_ARN = "arn:aws:iam::aws:policy/PowerUserAccess"
 # never be able to widen its own trust policy or permissions, nor those of another environment's role.
 WORKFLOW_ROLE_PREFIX = "github-actions-stockwiz-"
 
+# The longest a first prod deployment can take, from the deploy job's start to its smoke test, along the
+# critical path of the program's dependency graph, each step at the bound its provider documents (the
+# create timeout after which it gives up). README, CI/CD: "How long a first deployment may take".
+FIRST_DEPLOY_STEPS_MINUTES: dict[str, int] = {
+    "checkout, make install, pulumi refresh and preview": 10,
+    "VPC, subnets and NAT gateways (aws_nat_gateway create timeout 10m)": 10,
+    "RDS PostgreSQL, Multi-AZ in prod (aws_db_instance create timeout 40m)": 40,
+    "product and inventory ECS services, in parallel (aws_ecs_service create timeout 20m)": 20,
+    "gateway ECS service, after both (aws_ecs_service create timeout 20m)": 20,
+    "low-stock schedule and the remaining resources": 5,
+    "rollout check (--wait-seconds 600) and smoke test (--wait-seconds 300)": 15,
+}
+FIRST_DEPLOY_WORST_CASE_MINUTES = sum(FIRST_DEPLOY_STEPS_MINUTES.values())
+# deploy.yml's timeout-minutes for a `pulumi up` job: the worst case with a margin, so GitHub never cancels a
+# running update (that leaves pending operations in the state).
+DEPLOY_JOB_TIMEOUT_MINUTES = 150
+# The AWS credentials (role-duration-seconds, bounded by the role's MaxSessionDuration) and the Pulumi access
+# token outlive the job: they are issued before `pulumi up` starts and must not expire in the middle of it.
+DEPLOY_SESSION_SECONDS = DEPLOY_JOB_TIMEOUT_MINUTES * 60
+PREVIEW_SESSION_SECONDS = 3600
+
 
 def validate_repository(repository: str) -> str:
     owner, sep, name = repository.partition("/")
@@ -53,6 +74,49 @@ def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
                         f"{GITHUB_OIDC_HOST}:sub": subject,
                     }
                 },
+            }
+        ],
+    }
+
+
+def preview_data_guard_policy() -> dict[str, Any]:
+    """What ReadOnlyAccess would let a pull request's code read beyond configuration: data and secrets.
+
+    ReadOnlyAccess grants s3:Get*, logs:Get*, ssm:Get* and the like on every resource of the account, prod's
+    included; `pulumi preview` needs none of them (it reads configuration and asks ECR for a login token). The
+    deny wins over any allow, for dev and prod alike (AWS evaluates an explicit deny first).
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "NoDataOrSecretReads",
+                "Effect": "Deny",
+                "Action": [
+                    "secretsmanager:GetSecretValue",
+                    "ssm:GetParameter",
+                    "ssm:GetParameters",
+                    "ssm:GetParametersByPath",
+                    "kms:Decrypt",
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "logs:GetLogEvents",
+                    "logs:FilterLogEvents",
+                    "logs:StartQuery",
+                    "logs:GetQueryResults",
+                    "logs:StartLiveTail",
+                    "rds-db:connect",
+                    "rds-data:*",
+                    "sqs:ReceiveMessage",
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:Query",
+                    "dynamodb:Scan",
+                    "lambda:GetFunction",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": "*",
             }
         ],
     }

@@ -160,11 +160,45 @@ def test_program_creates_provider_preview_role_and_one_role_per_environment(
         "github-actions-stockwiz-deploy-dev-poweruser": "arn:aws:iam::aws:policy/PowerUserAccess",
         "github-actions-stockwiz-deploy-production-poweruser": "arn:aws:iam::aws:policy/PowerUserAccess",
     }
-    # The preview role can only read: no inline policy widens it.
-    inline = {name for name, (typ, _) in mocks.resources.items() if typ == "aws:iam/rolePolicy:RolePolicy"}
-    assert inline == {
+    # The preview role's only inline policy narrows it: configuration, never data or secrets.
+    inline = {
+        name: json.loads(inputs["policy"])
+        for name, (typ, inputs) in mocks.resources.items()
+        if typ == "aws:iam/rolePolicy:RolePolicy"
+    }
+    assert set(inline) == {
+        "github-actions-stockwiz-preview-no-data",
         "github-actions-stockwiz-deploy-dev-iam",
         "github-actions-stockwiz-deploy-production-iam",
+    }
+    assert inline["github-actions-stockwiz-preview-no-data"] == github_oidc.preview_data_guard_policy()
+    assert all(s["Effect"] == "Deny" for s in inline["github-actions-stockwiz-preview-no-data"]["Statement"])
+
+
+def test_preview_role_reads_no_data_or_secrets() -> None:
+    [statement] = github_oidc.preview_data_guard_policy()["Statement"]
+    assert (statement["Effect"], statement["Resource"]) == ("Deny", "*")
+    # What ReadOnlyAccess would otherwise allow on prod's resources in the same account.
+    for action in ("secretsmanager:GetSecretValue", "ssm:GetParameter", "s3:GetObject", "logs:GetLogEvents"):
+        assert action in statement["Action"]
+
+
+def test_sessions_outlast_a_first_prod_deployment(program_config: dict[str, str]) -> None:
+    # The documented worst case (README, CI/CD), the job timeout above it, the credentials above that.
+    assert github_oidc.DEPLOY_JOB_TIMEOUT_MINUTES >= github_oidc.FIRST_DEPLOY_WORST_CASE_MINUTES
+    assert github_oidc.DEPLOY_SESSION_SECONDS >= github_oidc.DEPLOY_JOB_TIMEOUT_MINUTES * 60
+    # AWS accepts a MaxSessionDuration from one to twelve hours.
+    assert 3600 <= github_oidc.DEPLOY_SESSION_SECONDS <= 43200
+    mocks = run_program(program_config)
+    durations = {
+        name: inputs["maxSessionDuration"]
+        for name, (typ, inputs) in mocks.resources.items()
+        if typ == "aws:iam/role:Role"
+    }
+    assert durations == {
+        "github-actions-stockwiz-preview": github_oidc.PREVIEW_SESSION_SECONDS,
+        "github-actions-stockwiz-deploy-dev": github_oidc.DEPLOY_SESSION_SECONDS,
+        "github-actions-stockwiz-deploy-production": github_oidc.DEPLOY_SESSION_SECONDS,
     }
 
 

@@ -8,10 +8,12 @@ quality step can turn red into green.
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
 from tests.ci.workflow_rules import (
+    PULUMI_TEAM_OF,
     ROOT,
     WORKFLOWS,
     ancestors,
@@ -22,10 +24,14 @@ from tests.ci.workflow_rules import (
     load,
     long_lived_credentials,
     permission_problems,
+    prod_gate_problems,
+    pull_request_preview_problems,
+    pulumi_stacks,
     pulumi_steps,
     run_scripts,
     secret_exposure,
     steps,
+    timeout_problems,
     triggers,
     unpinned_actions,
     uses,
@@ -157,17 +163,15 @@ def test_ci_passed_aggregates_every_gate() -> None:
 # ------------------------------------------------------------------------------------------ preview.yml
 
 
-def test_preview_every_stack_with_policy_pack_and_pr_comment() -> None:
+def test_preview_dev_only_with_policy_pack_and_pr_comment() -> None:
     preview = load("preview.yml")
     assert set(triggers(preview)) == {"pull_request"}
     job = jobs(preview)["preview"]
-    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    assert job["strategy"]["fail-fast"] is False, "one stack's violation must not hide the other's"
+    assert pulumi_stacks(job) == {"dev"}
     [step] = pulumi_steps(job, "preview")
     assert step["with"]["policyPacks"] == "policy"
-    # Without its config a prod preview would judge prod by the pack's (dev) defaults.
-    assert step["with"]["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
-    assert step["with"]["stack-name"].endswith("/stockwiz/${{ matrix.stack }}")
+    assert step["with"]["policyPackConfigs"] == "policy/config/dev.json"
+    assert step["with"]["stack-name"].endswith("/stockwiz/dev")
     assert step["with"]["comment-on-pr"] is True
     failure_report = [s for s in steps(job) if s.get("if") == "failure()"]
     assert failure_report and "gh pr comment" in failure_report[0]["run"]
@@ -180,8 +184,13 @@ def test_preview_assumes_the_read_only_role_by_oidc() -> None:
     assert environment_name(job) is None
     [creds] = [s for s in steps(job) if uses(s, "aws-actions/configure-aws-credentials")]
     assert creds["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    # No stored Pulumi token: a short-lived one of the team that can read dev only.
+    [auth] = [s for s in steps(job) if uses(s, "pulumi/auth-actions")]
+    assert auth["with"]["scope"] == PULUMI_TEAM_OF["preview-dev"]
+    assert auth["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:team"
     names = [s.get("uses", s.get("name", "")).split("@")[0] for s in steps(job)]
     assert names.index("aws-actions/configure-aws-credentials") < names.index("pulumi/actions")
+    assert names.index("pulumi/auth-actions") < names.index("pulumi/actions")
 
 
 def test_preview_skips_fork_pull_requests() -> None:
@@ -216,7 +225,10 @@ def test_dev_deploys_main_after_ci_passed_on_that_commit() -> None:
         "github.event.workflow_run.head_repository.full_name == github.repository",
     ):
         assert clause in condition
-    # The commit CI tested is the commit deployed, not whatever main points at later.
+    # The commit CI tested is the commit deployed, not whatever main points at later, and the commit GitHub
+    # records the dev deployment under (the run's own), which prod's gate looks up.
+    tip_script = str(steps(jobs(deploy)["dev-target"])[0]["run"])
+    assert '[ "$tip" = "$TESTED_SHA" ] && [ "$GITHUB_SHA" = "$TESTED_SHA" ]' in tip_script
     [checkout] = [s for s in steps(job) if uses(s, "actions/checkout")]
     assert checkout["with"]["ref"] == "${{ needs.dev-target.outputs.sha }}"
     assert jobs(deploy)["dev-target"]["outputs"]["sha"] == "${{ github.event.workflow_run.head_sha }}"
@@ -229,7 +241,7 @@ def test_prod_deploys_tags_and_manual_runs_behind_the_environment_gate() -> None
     assert "workflow_dispatch" in on
     job = jobs(deploy)["deploy-prod"]
     assert environment_name(job) == "production"
-    assert "ci" in ancestors(deploy, "deploy-prod")
+    assert {"ci", "dev-verified"} <= ancestors(deploy, "deploy-prod")
     assert jobs(deploy)["ci"]["uses"] == "./.github/workflows/ci.yml"
     assert "refs/tags/v" in job["if"] and "refs/heads/main" in job["if"]
     [up] = pulumi_steps(job, "up")
@@ -242,6 +254,14 @@ def test_deploy_smoke_tests_the_deployed_url(job_name: str, stack: str) -> None:
     names = [s.get("id") or s.get("name") for s in steps(job)]
     smoke = steps(job)[-1]
     assert names.index("up") < len(names) - 1, "the smoke test runs after pulumi up"
+    # Between them: the rollout check, fed by the stack outputs `pulumi up` just wrote.
+    rollout = steps(job)[-2]
+    assert "python -m tools.rollout_check" in rollout["run"] and "--wait-seconds 600" in rollout["run"]
+    assert rollout["env"] == {
+        "CLUSTER": "${{ steps.up.outputs.clusterName }}",
+        "SERVICES": "${{ steps.up.outputs.serviceNames }}",
+        "TASK_DEFINITIONS": "${{ steps.up.outputs.taskDefinitionArns }}",
+    }
     assert smoke["env"]["URL"] == "${{ steps.up.outputs.url }}"
     assert job["env"]["STACK"] == stack
     script = str(smoke["run"])
@@ -338,3 +358,127 @@ def test_gate_rule_rejects_a_workflow_run_deploy_that_ignores_the_ci_result() ->
     deploy = load("deploy.yml")
     deploy["jobs"]["deploy-prod"]["needs"] = []
     assert any("deploy-prod" in p and "CI run" in p for p in deploy_gate_problems(deploy, "CI"))
+
+
+# ----------------------------------------------------- who previews and deploys what, and for how long
+
+sys.path.insert(0, str(ROOT / "bootstrap" / "oidc"))
+import github_oidc  # noqa: E402
+
+
+def test_pull_requests_preview_dev_only() -> None:
+    assert pull_request_preview_problems(load("preview.yml")) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prod_only_from_the_protected_branch_after_dev(name: str) -> None:
+    assert prod_gate_problems(load(name)) == []
+    # And no other workflow touches prod at all.
+    stacks = {stack for job in jobs(load(name)).values() for stack in pulumi_stacks(job)}
+    assert ("prod" in stacks) == (name == "deploy.yml")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_timeouts_and_credentials_cover_a_first_prod_deployment(name: str) -> None:
+    assert timeout_problems(load(name), github_oidc.FIRST_DEPLOY_WORST_CASE_MINUTES) == []
+    for job_name in ("deploy-dev", "deploy-prod"):
+        assert jobs(load("deploy.yml"))[job_name]["timeout-minutes"] == github_oidc.DEPLOY_JOB_TIMEOUT_MINUTES
+        for step in steps(jobs(load("deploy.yml"))[job_name]):
+            if uses(step, "aws-actions/configure-aws-credentials"):
+                # Never longer than the role allows, or STS refuses the session.
+                assert step["with"]["role-duration-seconds"] == github_oidc.DEPLOY_SESSION_SECONDS
+
+
+def test_the_worst_case_is_documented_where_users_read_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"**{github_oidc.FIRST_DEPLOY_WORST_CASE_MINUTES} minutes**" in readme
+    for step, minutes in github_oidc.FIRST_DEPLOY_STEPS_MINUTES.items():
+        assert f"| {step} | {minutes} |" in readme, step
+
+
+def test_preview_rule_rejects_a_pull_request_that_reaches_prod() -> None:
+    preview = load("preview.yml")
+    job = preview["jobs"]["preview"]
+    [step] = pulumi_steps(job, "preview")
+    step["with"]["stack-name"] = "${{ vars.PULUMI_ORG }}/stockwiz/${{ matrix.stack }}"
+    job["strategy"] = {"matrix": {"stack": ["dev", "prod"]}}
+    assert any("not dev only" in p for p in pull_request_preview_problems(preview))
+
+    preview = load("preview.yml")
+    [step] = pulumi_steps(preview["jobs"]["preview"], "preview")
+    step["with"]["command"] = "up"
+    assert any("not preview only" in p for p in pull_request_preview_problems(preview))
+
+    preview = load("preview.yml")
+    [auth] = [s for s in steps(preview["jobs"]["preview"]) if uses(s, "pulumi/auth-actions")]
+    auth["with"]["scope"] = PULUMI_TEAM_OF["prod"]
+    assert any("not dev preview" in p for p in pull_request_preview_problems(preview))
+
+    preview = load("preview.yml")
+    [step] = pulumi_steps(preview["jobs"]["preview"], "preview")
+    step["env"] = {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+    assert any("stored secret" in p for p in pull_request_preview_problems(preview))
+
+    preview = load("preview.yml")
+    [creds] = [
+        s for s in steps(preview["jobs"]["preview"]) if uses(s, "aws-actions/configure-aws-credentials")
+    ]
+    creds["with"]["role-to-assume"] = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert any("not the preview role" in p for p in pull_request_preview_problems(preview))
+
+
+def test_prod_rule_rejects_prod_without_its_gates() -> None:
+    deploy = load("deploy.yml")
+    deploy["jobs"]["deploy-prod"]["needs"] = ["ci"]
+    assert any("successful dev deployment" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    deploy["jobs"]["dev-verified"]["steps"][0]["run"] = "echo trust me"
+    assert any("successful dev deployment" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    deploy["jobs"]["dev-verified"]["steps"][0]["env"]["SHA"] = "${{ github.event.inputs.sha }}"
+    assert any("successful dev deployment" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    [checkout] = [s for s in steps(deploy["jobs"]["deploy-prod"]) if uses(s, "actions/checkout")]
+    checkout["with"]["ref"] = "${{ github.event.inputs.ref }}"
+    assert any("not the commit the gate checked" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    deploy["jobs"]["deploy-prod"]["if"] += " || github.ref == 'refs/heads/feature'"
+    assert any("not limited to" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    deploy["jobs"]["deploy-prod"]["if"] = "always()"
+    assert any("not limited to" in p for p in prod_gate_problems(deploy))
+
+    deploy = load("deploy.yml")
+    deploy["jobs"]["deploy-prod"]["environment"] = {"name": "dev"}
+    assert any("outside the production environment" in p for p in prod_gate_problems(deploy))
+
+    preview = load("preview.yml")
+    [step] = pulumi_steps(preview["jobs"]["preview"], "preview")
+    step["with"]["stack-name"] = "${{ vars.PULUMI_ORG }}/stockwiz/prod"
+    problems = prod_gate_problems(preview)
+    assert any("pull requests trigger" in p for p in problems)
+    assert any("outside the production environment" in p for p in problems)
+
+
+def test_timeout_rule_rejects_a_job_or_credentials_shorter_than_the_worst_case() -> None:
+    worst = github_oidc.FIRST_DEPLOY_WORST_CASE_MINUTES
+    deploy = load("deploy.yml")
+    deploy["jobs"]["deploy-prod"]["timeout-minutes"] = 60
+    assert any("deploy-prod: timeout-minutes 60" in p for p in timeout_problems(deploy, worst))
+
+    deploy = load("deploy.yml")
+    for step in steps(deploy["jobs"]["deploy-dev"]):
+        if uses(step, "aws-actions/configure-aws-credentials"):
+            step["with"]["role-duration-seconds"] = 3600
+    assert any("deploy-dev: AWS credentials expire" in p for p in timeout_problems(deploy, worst))
+
+    deploy = load("deploy.yml")
+    for step in steps(deploy["jobs"]["deploy-prod"]):
+        if uses(step, "pulumi/auth-actions"):
+            del step["with"]["token-expiration"]
+    assert any("deploy-prod: the Pulumi token expires" in p for p in timeout_problems(deploy, worst))

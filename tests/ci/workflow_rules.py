@@ -215,3 +215,140 @@ def deploy_gate_problems(workflow: Workflow, ci_workflow_name: str) -> list[str]
         if not concurrency or concurrency.get("cancel-in-progress") is not False:
             problems.append(f"job {name}: a running pulumi up could be cancelled or run twice")
     return problems
+
+
+# ------------------------------------------------------------- who may preview and deploy which stack
+
+PULUMI_AUTH = "pulumi/auth-actions"
+AWS_CREDENTIALS = "aws-actions/configure-aws-credentials"
+PROTECTED_BRANCH_REF = "refs/heads/main"
+# The Pulumi Cloud teams whose short-lived tokens the jobs request (README, CI/CD one-time setup): each may
+# reach one stack only.
+PULUMI_TEAM_OF = {
+    "preview-dev": "team:stockwiz-dev-preview",
+    "dev": "team:stockwiz-dev-deploy",
+    "prod": "team:stockwiz-prod-deploy",
+}
+# The only refs prod may run for: the protected branch, or a release tag (which must point at a commit that
+# deployed to dev, and so came through the protected branch).
+PROD_REF_CLAUSES = (f"github.ref == '{PROTECTED_BRANCH_REF}'", "startsWith(github.ref, 'refs/tags/v')")
+
+
+def pulumi_stacks(job: Job) -> set[str]:
+    """The stacks a job's Pulumi steps act on (the last segment of stack-name, each matrix value)."""
+    found: set[str] = set()
+    matrix = (
+        ((job.get("strategy") or {}).get("matrix") or {}) if isinstance(job.get("strategy"), dict) else {}
+    )
+    for step in steps(job):
+        if not uses(step, "pulumi/actions"):
+            continue
+        name = str((step.get("with") or {}).get("stack-name", "")).rsplit("/", 1)[-1]
+        expression = re.fullmatch(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", name)
+        if expression:
+            found.update(str(value) for value in matrix.get(expression[1]) or [f"<matrix.{expression[1]}>"])
+        else:
+            found.add(name)
+    return found
+
+
+def _pulumi_scopes(job: Job) -> set[str]:
+    return {str((s.get("with") or {}).get("scope", "")) for s in steps(job) if uses(s, PULUMI_AUTH)}
+
+
+def pull_request_preview_problems(workflow: Workflow) -> list[str]:
+    """A pull request can preview dev and nothing else, with credentials that reach dev's configuration only:
+    the preview role (trusted for the pull_request subject), a dev-preview Pulumi token, no stored secret."""
+    if "pull_request" not in triggers(workflow):
+        return []
+    problems = []
+    for name, job in jobs(workflow).items():
+        pulumi = [s for s in steps(job) if uses(s, "pulumi/actions")]
+        if not pulumi:
+            continue
+        stacks = pulumi_stacks(job)
+        if stacks != {"dev"}:
+            problems.append(f"job {name}: a pull request reaches stacks {sorted(stacks)}, not dev only")
+        commands = {str((s.get("with") or {}).get("command")) for s in pulumi}
+        if commands != {"preview"}:
+            problems.append(f"job {name}: a pull request runs pulumi {sorted(commands)}, not preview only")
+        if environment_name(job):
+            problems.append(f"job {name}: a pull request job names environment {environment_name(job)!r}")
+        roles = {
+            str((s.get("with") or {}).get("role-to-assume")) for s in steps(job) if uses(s, AWS_CREDENTIALS)
+        }
+        if roles != {"${{ vars.AWS_PREVIEW_ROLE_ARN }}"}:
+            problems.append(f"job {name}: assumes {sorted(roles)}, not the preview role only")
+        if _pulumi_scopes(job) != {PULUMI_TEAM_OF["preview-dev"]}:
+            problems.append(f"job {name}: Pulumi token scopes {sorted(_pulumi_scopes(job))}, not dev preview")
+        if "secrets." in str(job):
+            problems.append(f"job {name}: a pull request job reads a stored secret")
+    return problems
+
+
+def _checks_dev_deployment(job: Job) -> bool:
+    """A step that asks GitHub for this run's commit's dev deployments and fails unless one succeeded."""
+    if (job.get("permissions") or {}).get("deployments") != "read":
+        return False
+    return any(
+        (step.get("env") or {}).get("SHA") == "${{ github.sha }}"
+        and "deployments?environment=dev&sha=$SHA" in str(step.get("run", ""))
+        and "grep -qx success" in str(step.get("run", ""))
+        and "exit 1" in str(step.get("run", ""))
+        for step in steps(job)
+    )
+
+
+def prod_gate_problems(workflow: Workflow) -> list[str]:
+    """Prod is previewed and deployed only from the protected branch (or a release tag), behind the
+    `production` environment, with prod's own Pulumi token, and only for a commit that deployed to dev."""
+    problems = []
+    pull_requests = "pull_request" in triggers(workflow)
+    for name, job in jobs(workflow).items():
+        if "prod" not in pulumi_stacks(job):
+            continue
+        if pull_requests:
+            problems.append(f"job {name}: prod in a workflow that pull requests trigger")
+        if environment_name(job) != "production":
+            problems.append(f"job {name}: prod outside the production environment")
+        condition = str(job.get("if", ""))
+        rest = condition
+        for clause in PROD_REF_CLAUSES:
+            rest = rest.replace(clause, "")
+        if PROD_REF_CLAUSES[0] not in condition or rest.replace("||", "").strip():
+            problems.append(
+                f"job {name}: prod is not limited to {' or '.join(PROD_REF_CLAUSES)}: {condition!r}"
+            )
+        if not any(_checks_dev_deployment(jobs(workflow)[a]) for a in ancestors(workflow, name)):
+            problems.append(f"job {name}: prod does not wait for a successful dev deployment of its commit")
+        # The gate checked github.sha; a checkout of anything else would deploy an unchecked commit.
+        for step in steps(job):
+            if uses(step, "actions/checkout") and "ref" in (step.get("with") or {}):
+                problems.append(
+                    f"job {name}: prod checks out {step['with']['ref']!r}, not the commit the gate checked"
+                )
+        if _pulumi_scopes(job) != {PULUMI_TEAM_OF["prod"]}:
+            problems.append(f"job {name}: Pulumi token scopes {sorted(_pulumi_scopes(job))}, not prod's")
+    return problems
+
+
+def timeout_problems(workflow: Workflow, worst_case_minutes: int) -> list[str]:
+    """A job that runs `pulumi up` outlasts the documented worst case of a first deployment, and its AWS
+    credentials and Pulumi token outlast the job (both are issued before `pulumi up` starts)."""
+    problems = []
+    for name, job in jobs(workflow).items():
+        if not pulumi_steps(job, "up"):
+            continue
+        timeout = int(job.get("timeout-minutes") or 0)
+        if timeout < worst_case_minutes:
+            problems.append(f"job {name}: timeout-minutes {timeout} < the worst case {worst_case_minutes}")
+        for step in steps(job):
+            options = step.get("with") or {}
+            if (
+                uses(step, AWS_CREDENTIALS)
+                and int(options.get("role-duration-seconds") or 3600) < timeout * 60
+            ):
+                problems.append(f"job {name}: AWS credentials expire before the job's {timeout} minutes")
+            if uses(step, PULUMI_AUTH) and int(options.get("token-expiration") or 0) < timeout * 60:
+                problems.append(f"job {name}: the Pulumi token expires before the job's {timeout} minutes")
+    return problems

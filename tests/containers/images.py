@@ -1,11 +1,12 @@
-"""What the container tests read: the Dockerfiles, the build context's .dockerignore, the services' imports.
+"""What the static container tests read: the Dockerfiles, the build context's .dockerignore, the imports.
 
-There is no Docker engine here, so the tests check the build inputs instead of a built image. The
-Dockerfile reader understands the subset of the syntax our Dockerfiles use (line continuations, comments,
-JSON and shell forms, `--flag=value` options); the .dockerignore matcher follows Docker's rules: patterns
-are anchored at the context root, `*` stays within one path segment, `**` spans any number of them, a
-pattern that matches a directory excludes everything in it, and the last matching pattern wins (`!`
-re-includes).
+The images themselves are built and run by the real Docker Engine (test_images.py); these readers let the
+checks that need no engine (hadolint's neighbours: the Dockerfile contract, COPY sources, pins) fail fast
+and name the line. The Dockerfile reader understands the subset of the syntax our Dockerfiles use (line
+continuations, comments, JSON and shell forms, `--flag=value` options); the .dockerignore matcher follows
+Docker's rules: patterns are anchored at the context root, `*` stays within one path segment, `**` spans
+any number of them, a pattern that matches a directory excludes everything in it, and the last matching
+pattern wins (`!` re-includes).
 """
 
 from __future__ import annotations

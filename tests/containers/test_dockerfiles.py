@@ -64,11 +64,15 @@ def test_multi_stage_build_installs_only_the_services_pinned_requirements_from_w
     assert [stage.name for stage in image.stages] == ["builder", None]
     builder = image.stage("builder")
     copies = [copy_sources(i) for i in builder.all("COPY")]
-    assert copies == [([f"{service}/requirements.txt"], "/tmp/requirements.txt")]
+    assert copies == [([f"{service}/requirements.lock"], "/tmp/requirements.lock")]
     (install,) = builder.all("RUN")
     assert "--only-binary=:all:" in install.args, "a source build would need compilers in the builder"
     assert "--no-cache-dir" in install.args
-    assert "--requirement /tmp/requirements.txt" in install.args
+    # The lock is the whole closure: --no-deps keeps pip from adding anything unpinned, `check` proves
+    # nothing is missing. --python is a global option: pip 24.0+ refuses it after the subcommand.
+    assert "--no-deps --requirement /tmp/requirements.lock" in install.args
+    assert "python -m pip --python /opt/venv/bin/python install " in install.args
+    assert "python -m pip --python /opt/venv/bin/python check" in install.args
     # Only the finished virtualenv crosses into the final stage: no pip cache, no requirements, no compilers.
     from_builder = [i for i in image.final.all("COPY") if "from" in i.flags]
     assert [(i.flags["from"], copy_sources(i)) for i in from_builder] == [
