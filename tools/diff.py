@@ -12,6 +12,7 @@ matched by URN and compared the way the engine and the providers compare them:
   ignores credential changes);
 - `ignore_changes` of the new program keeps those inputs' old values, before the provider's Check (as the
   engine does: pulumi-docker still recomputes an ignored `build`'s context digest);
+- a resource whose new URN lists its old one among its aliases is moved, not deleted and created;
 - a change to an input that the provider cannot update in place (REPLACE_ON_CHANGE) is a replacement;
 - the outputs of a replaced resource, and the digest of a rebuilt image, are unknown until `pulumi up`, so
   every input that depends on them changes too ("known after apply"), as in a real preview.
@@ -300,23 +301,31 @@ def compare(
     # Resources whose outputs are unknown until `pulumi up`: replaced ones, rebuilt images, new ones.
     unknown_outputs: set[str] = set()
     unchanged = 0
+    matched: set[str] = set()
     for urn, resource in after.items():
-        previous = before.get(urn)
-        if previous is None:
+        # An alias names the resource's earlier URN: the engine moves it instead of replacing it.
+        earlier = [urn, *(alias for alias in resource.get("aliases") or () if alias not in after)]
+        old_urn = next((candidate for candidate in earlier if candidate in before), None)
+        if old_urn is None:
             changes.append(Change("create", resource["type"], resource["name"], urn))
             unknown_outputs.add(urn)
             continue
-        change = _compare_one(previous, resource, old_root, new_root, unknown_outputs)
+        matched.add(old_urn)
+        change = _compare_one(before[old_urn], resource, old_root, new_root, unknown_outputs)
+        if change is None and old_urn != urn:
+            change = Change("update", resource["type"], resource["name"], urn)
         if change is None:
             unchanged += 1
             continue
+        if old_urn != urn:
+            change.note = "; ".join(filter(None, [f"renamed from {old_urn} (alias)", change.note]))
         changes.append(change)
         if change.op == "replace" or change.type == IMAGE:
             unknown_outputs.add(urn)
     deletes = [
         Change("delete", resource["type"], resource["name"], urn)
         for urn, resource in before.items()
-        if urn not in after
+        if urn not in matched
     ]
     # By name, so a service's image, task definition and ECS service read together; deletes come last.
     return sorted(changes, key=lambda c: (c.name, c.type)) + sorted(

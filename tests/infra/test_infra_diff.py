@@ -327,3 +327,16 @@ def test_nested_ignore_changes_keep_only_that_field() -> None:
     ]
     [change] = compare(old, new, ROOT, ROOT)[0]
     assert change.inputs == {"cfg.b": (1, 2)}
+
+
+def test_an_alias_moves_a_resource_instead_of_replacing_it() -> None:
+    old = [resource("old-name", inputs={"description": "a"})]
+    moved = resource("new-name", inputs={"description": "a"})
+    plain = resource("new-name", inputs={"description": "a"})
+    moved["aliases"] = [old[0]["urn"]]
+    [change] = compare(old, [moved], ROOT, ROOT)[0]
+    assert change.op == "update" and "renamed from" in change.note and change.inputs == {}
+    assert ops(compare(old, [plain], ROOT, ROOT)[0]) == {
+        ("create", "aws:ec2/securityGroup:SecurityGroup", "new-name"),
+        ("delete", "aws:ec2/securityGroup:SecurityGroup", "old-name"),
+    }
