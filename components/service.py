@@ -12,11 +12,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.image_tag import content_tag
+from components.image_tag import content_tag, image_tag
 
-# The Docker build context: every service image is built from apps/ with apps/<package>/Dockerfile.
+# The Docker build context: every service image is built from apps/ with apps/<package>/Dockerfile, whose
+# apps/<package>/Dockerfile.dockerignore narrows the context to what that Dockerfile copies.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILD_CONTEXT = "apps"
+IMAGE_BUILDER = docker.BuilderVersion.BUILDER_BUILD_KIT
+IMAGE_BUILD_ON_PREVIEW = False
 # Must stay above the services' SHUTDOWN_TIMEOUT (20 s) so ECS never kills a task that is still draining.
 STOP_TIMEOUT_SECONDS = 30
 SHUTDOWN_TIMEOUT_SECONDS = 20
@@ -386,9 +389,20 @@ class StockwizService(pulumi.ComponentResource):
     def _image(self, repository: aws.ecr.Repository) -> pulumi.Output[str]:
         args = self._args
         dockerfile = f"{BUILD_CONTEXT}/{args.package}/Dockerfile"
-        tag = content_tag(
-            PROJECT_ROOT / BUILD_CONTEXT, PROJECT_ROOT / dockerfile, args.platform.image_platform
+        # Every input of the image but its name and registry, as the provider receives them: the tag hashes
+        # exactly these (and the provider's context digest), so it changes whenever the provider would
+        # rebuild and push (components/image_tag.py).
+        build_inputs = {
+            "context": BUILD_CONTEXT,
+            "dockerfile": dockerfile,
+            "platform": args.platform.image_platform,
+            "builderVersion": IMAGE_BUILDER.value,
+        }
+        content = content_tag(
+            PROJECT_ROOT,
+            {"build": build_inputs, "buildOnPreview": IMAGE_BUILD_ON_PREVIEW, "skipPush": False},
         )
+        tag = image_tag(content, self._pushed_tags())
         credentials = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -396,10 +410,10 @@ class StockwizService(pulumi.ComponentResource):
             f"{self._name}-image",
             image_name=repository.repository_url.apply(lambda url: f"{url}:{tag}"),
             build=docker.DockerBuildArgs(
-                context=BUILD_CONTEXT,
-                dockerfile=dockerfile,
-                platform=args.platform.image_platform,
-                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+                context=build_inputs["context"],
+                dockerfile=build_inputs["dockerfile"],
+                platform=build_inputs["platform"],
+                builder_version=IMAGE_BUILDER,
             ),
             registry=docker.RegistryArgs(
                 server=repository.repository_url,
@@ -407,12 +421,25 @@ class StockwizService(pulumi.ComponentResource):
                 password=pulumi.Output.secret(credentials.password),
             ),
             # Preview neither builds nor pushes; `pulumi up` builds, pushes and records the digest.
-            build_on_preview=False,
+            build_on_preview=IMAGE_BUILD_ON_PREVIEW,
             skip_push=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # By digest, so a task always runs exactly the bytes that were built and scanned.
         return image.repo_digest
+
+    def _pushed_tags(self) -> list[str]:
+        """The tags this service's ECR repository holds (none before its first deployment).
+
+        Read at program time, in preview and in `pulumi up` alike, because they decide the image's name;
+        the repository's name is fixed, so it can be looked up before `pulumi up` creates anything.
+        """
+        invoke = pulumi.InvokeOptions(parent=self)
+        name = self._args.physical_name
+        if name not in aws.ecr.get_repositories(opts=invoke).names:
+            return []
+        images = aws.ecr.get_images(repository_name=name, opts=invoke).image_ids
+        return [image.image_tag for image in images if image.image_tag]
 
     # -- identity -----------------------------------------------------------------------------------------
 

@@ -69,6 +69,8 @@ class SynthResource:
     # resources its inputs came from, with each local component replaced by all of its children (a
     # depends_on on a component waits for everything in it). Synthesis.waits_for adds the parent chain.
     depends_on: tuple[str, ...] = ()
+    # Per input: the resources whose outputs flow into it (what makes it unknown in a preview).
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The URNs the engine would also accept as this resource's earlier identity (its `aliases`).
     aliases: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
@@ -547,6 +549,11 @@ class UpdateModel:
             self._delete(old, before_replacement=False)
 
 
+def image_digest(image_name: str) -> str:
+    """The manifest digest the mocked registry gives the image pushed as `image_name` (repository:tag)."""
+    return "sha256:" + _digest(image_name, length=64)
+
+
 def _resource_class(type_token: str) -> type | None:
     """The SDK class of a provider resource type token such as aws:ecs/service:Service."""
     package, module, name = type_token.split(":")
@@ -574,11 +581,14 @@ class StockwizMocks(pulumi.runtime.Mocks):
         default_tags: Mapping[str, str],
         recorder: _Recorder,
         prior: Synthesis | None = None,
+        pushed_images: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.stack = stack
         self.region = region
         self.default_tags = dict(default_tags)
         self.recorder = recorder
+        # What ECR already holds: repository name -> tag -> digest (none: a fresh account).
+        self.pushed_images = {repo: dict(tags) for repo, tags in (pushed_images or {}).items()}
         self.monitor: StockwizMonitor | None = None
         self.update = UpdateModel(prior, recorder)
         # Set by the monitor for the resource being registered (new_resource is not told its URN).
@@ -601,6 +611,11 @@ class StockwizMocks(pulumi.runtime.Mocks):
     def _invokes(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
             "aws:ecr/getAuthorizationToken:getAuthorizationToken": self._ecr_token,
+            "aws:ecr/getRepositories:getRepositories": lambda _: {
+                "names": sorted(self.pushed_images),
+                "id": self.region,
+            },
+            "aws:ecr/getImages:getImages": self._ecr_images,
             "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
@@ -618,6 +633,19 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 "id": self.region,
                 "endpoint": f"ec2.{self.region}.amazonaws.com",
             },
+        }
+
+    def _ecr_images(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args["repositoryName"])
+        if name not in self.pushed_images:
+            # As ECR's ListImages: a repository that does not exist is an error, not an empty list.
+            raise ValueError(f"RepositoryNotFoundException: The repository with name '{name}' does not exist")
+        tags = self.pushed_images[name]
+        return {
+            "imageIds": [{"imageDigest": tags[tag], "imageTag": tag} for tag in sorted(tags)],
+            "repositoryName": name,
+            "registryId": ACCOUNT_ID,
+            "id": name,
         }
 
     def _ecr_token(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -702,7 +730,7 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 return {
                     "baseImageName": image_name,
                     "registryServer": repository.split("/")[0],
-                    "repoDigest": f"{repository}@sha256:{_digest(image_name, length=64)}",
+                    "repoDigest": f"{repository}@{image_digest(image_name)}",
                     "context": (inputs.get("build") or {}).get("context"),
                     "dockerfile": (inputs.get("build") or {}).get("dockerfile"),
                     "platform": (inputs.get("build") or {}).get("platform"),
@@ -965,6 +993,9 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
             outputs=outputs,
             secret_inputs=tuple(sorted(secret_inputs)),
             depends_on=tuple(request.dependencies),
+            property_dependencies={
+                key: tuple(value.urns) for key, value in request.propertyDependencies.items() if value.urns
+            },
             aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
@@ -1169,6 +1200,7 @@ def run_program(
     executor: ThreadPoolExecutor | None = None,
     prior: Synthesis | None = None,
     stand_ins: bool = True,
+    pushed_images: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Synthesis:
     """Run `program` as stack `stack` under the mocks and return everything it registered.
 
@@ -1181,7 +1213,7 @@ def run_program(
     region = config.get("aws:region", "eu-west-1")
     default_tags = json.loads(config.get("aws:defaultTags", "{}")).get("tags", {})
     recorder = _Recorder()
-    mocks = StockwizMocks(stack, region, default_tags, recorder, prior)
+    mocks = StockwizMocks(stack, region, default_tags, recorder, prior, pushed_images)
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
@@ -1234,14 +1266,18 @@ def synthesize_stack(
     *,
     prior: Synthesis | None = None,
     stand_ins: bool = True,
+    pushed_images: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Synthesis:
     """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`
-    (after a run `prior`, as the next `pulumi up` on its state)."""
+    (after a run `prior`, as the next `pulumi up` on its state), in an account whose ECR repositories
+    already hold `pushed_images` (repository -> tag -> digest)."""
 
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
 
-    return run_program(stack, program, overrides, prior=prior, stand_ins=stand_ins)
+    return run_program(
+        stack, program, overrides, prior=prior, stand_ins=stand_ins, pushed_images=pushed_images
+    )
 
 
 def synthesize(stack: str, overrides: Mapping[str, Any] | None = None) -> list[SynthResource]:
