@@ -209,6 +209,8 @@ pulumi.export("lowStockDeadLetterQueueUrl", lowstock.dead_letter_queue_url)
 
 pulumi.export("url", network.url)
 pulumi.export("albDnsName", network.alb_dns_name)
+# The deploy workflow lets its runner into dev's closed load balancer for the smoke test, and out again.
+pulumi.export("albSecurityGroupId", network.alb_security_group_id)
 pulumi.export(
     "ecrRepositoryUrls",
     {
