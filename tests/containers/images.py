@@ -158,9 +158,15 @@ def copy_sources(instruction: Instruction) -> tuple[list[str], str]:
 # --- .dockerignore ----------------------------------------------------------------------------------------
 
 
-def context_files(rules: list[IgnoreRule] | None = None) -> set[str]:
-    """Every file of apps/ that reaches the Docker build, as context-relative paths."""
-    rules = read_dockerignore(CONTEXT) if rules is None else rules
+def image_ignore_rules(service: str) -> list[IgnoreRule]:
+    """The ignore rules of the service's build: its own Dockerfile.dockerignore where there is one (as
+    BuildKit and pulumi-docker read them), else the context's .dockerignore."""
+    return read_dockerignore(CONTEXT, CONTEXT / service / "Dockerfile")
+
+
+def context_files(service: str) -> set[str]:
+    """Every file of apps/ that reaches the service's Docker build, as context-relative paths."""
+    rules = image_ignore_rules(service)
     files = set()
     for path in CONTEXT.rglob("*"):
         if path.is_file():
