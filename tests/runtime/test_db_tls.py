@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from components.image_tag import context_files
+from components.image_tag import build_context_files
 from stockwiz_runtime.config import load_config
 from stockwiz_runtime.db import RDS_CA_BUNDLE, Database, DatabaseSettings, SslMode
 from tests.support.private_postgres import PrivateCluster
@@ -84,9 +84,12 @@ def test_the_rds_global_bundle_is_in_the_runtime_and_its_image() -> None:
         assert certificate.not_valid_after_utc > soon, certificate.subject
     fingerprints = {c.fingerprint(hashes.SHA256()) for c in certificates}
     assert len(fingerprints) == len(certificates)
-    # The images copy stockwiz_runtime/ from the apps/ build context: the bundle passes .dockerignore, and
-    # is part of what the image tag hashes (a new bundle is a new image).
-    assert RDS_CA_BUNDLE in context_files(ROOT / "apps", ["stockwiz_runtime"])
+    # The data services' images copy stockwiz_runtime/ from the apps/ build context: the bundle passes each
+    # image's Dockerfile.dockerignore, and is part of what the image tag hashes (a new bundle is a new image).
+    apps = ROOT / "apps"
+    for service in ("products", "inventory"):
+        shipped = build_context_files(apps, apps / service / "Dockerfile")
+        assert RDS_CA_BUNDLE.relative_to(apps).as_posix() in shipped, service
     # ...and Python's ssl module takes it as a CA file.
     assert ssl.create_default_context(cafile=str(RDS_CA_BUNDLE)).cert_store_stats()["x509_ca"] == len(
         certificates
