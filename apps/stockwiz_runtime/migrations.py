@@ -43,6 +43,15 @@ async def _run(database: Database, step: Callable[..., Any], revision: str) -> N
     try:
         async with database.write() as conn:
             if database.is_postgres:
+                # Rewriting a big table may take longer than the sessions' request-sized statement timeout,
+                # and waiting for another instance's migration (the advisory lock) longer than the lock
+                # timeout: neither applies to a migration.
+                await conn.execute(
+                    text(
+                        "SELECT set_config('statement_timeout', '0', true),"
+                        " set_config('lock_timeout', '0', true)"
+                    )
+                )
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
             await conn.run_sync(apply)
     except Exception as exc:
