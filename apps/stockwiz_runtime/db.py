@@ -14,7 +14,8 @@ Failures answer cleanly (`database_error_to_problem`): a database that cannot be
 connections, no connection slot, shutting down or failing over, a connection dropped mid-query, no pooled
 connection free in time) is a 503 `database-unavailable`, logged once when it starts and once when it ends;
 a lock or statement timeout is a 503 `database-timeout`. Writes never commit after the request's deadline
-(request_context.deadline_passed), so an answer the gateway gave up on is never applied later.
+(request_context), and wait for a lock no longer than the deadline leaves, so an answer the gateway gave
+up on is never applied later.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
 from stockwiz_runtime.lifecycle import request_shutdown
 from stockwiz_runtime.problems import ProblemError
-from stockwiz_runtime.request_context import deadline_passed
+from stockwiz_runtime.request_context import deadline_passed, time_left
 
 log = logging.getLogger("stockwiz.db")
 
@@ -219,6 +220,8 @@ class Database:
         self.on_credentials_rejected: Callable[[], None] | None = None
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self.is_postgres = url.get_backend_name() == "postgresql"
+        self.lock_timeout = lock_timeout
+        self.statement_timeout = statement_timeout
         # Since when the database has been unavailable (None: it is not), and how many requests got a 503.
         self._unavailable_since: float | None = None
         self._refused = 0
@@ -228,7 +231,7 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
             )
-            _configure_sqlite(self.engine, busy_timeout_ms=round(statement_timeout * 1000))
+            _configure_sqlite(self.engine, busy_timeout=statement_timeout)
         else:
             connect_args: dict[str, Any] = {
                 "server_settings": {
@@ -292,9 +295,30 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         async with self._connect() as conn:
+            # Waiting for a lock ends with the request's deadline when that comes before the usual timeout.
+            left = time_left()
+            if left is not None and left <= 0:
+                raise deadline_exceeded()
             if self.is_sqlite:
-                await conn.execution_options(sqlite_begin="IMMEDIATE")
+                busy = self.statement_timeout if left is None else min(left, self.statement_timeout)
+                await conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_busy_seconds=busy)
             async with conn.begin():
+                if (
+                    self.is_postgres
+                    and left is not None
+                    and left < max(self.lock_timeout, self.statement_timeout)
+                ):
+                    # One round trip, only for a request close to its deadline (a queued adjustment, say).
+                    await conn.execute(
+                        text(
+                            "SELECT set_config('lock_timeout', :lock, true),"
+                            " set_config('statement_timeout', :statement, true)"
+                        ),
+                        {
+                            "lock": f"{max(1, round(min(left, self.lock_timeout) * 1000))}ms",
+                            "statement": f"{max(1, round(min(left, self.statement_timeout) * 1000))}ms",
+                        },
+                    )
                 yield conn
                 # The last moment to decide: past the request's deadline the caller has (or is about to
                 # have) an error from the gateway, so this change must not happen; raising rolls it back.
@@ -438,25 +462,24 @@ class Database:
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours (see the module docstring).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            f"PRAGMA busy_timeout={busy_timeout_ms}",
-        ):
+        for pragma in ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"):
             cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        # How long BEGIN IMMEDIATE waits for another writer: the statement timeout, or less when the
+        # request's deadline is nearer (set on every BEGIN, so one transaction's limit is not the next's).
+        busy = options.get("sqlite_busy_seconds", busy_timeout)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={max(1, round(busy * 1000))}")
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 # The problem types the gateway's breaker counts (it counts every 503); keep the names stable.

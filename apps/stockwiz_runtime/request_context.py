@@ -38,6 +38,12 @@ def set_deadline(value: float | None) -> None:
     _deadline.set(value)
 
 
+def time_left() -> float | None:
+    """Seconds until the current request's deadline (negative once passed); None outside requests."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
 def expired(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() >= deadline
 

@@ -23,6 +23,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from gateway.app import create_app as create_gateway
+from tests.gateway.conftest import gateway_config
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
 
@@ -50,8 +52,12 @@ class Outage:
     role: str
     role_url: str
 
+    @property
+    def terminate_sql(self) -> str:
+        return f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'"
+
     def terminate(self) -> None:
-        admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'")
+        admin(self.terminate_sql)
 
 
 @pytest.fixture
@@ -279,4 +285,35 @@ def test_inventory_writes_and_batched_adjustments_are_503(outage: Outage, log_di
         assert_logged_once(inventory, len(answers))
     finally:
         inventory.stop()
+        products.stop()
+
+
+async def test_the_gateways_breaker_counts_database_unavailable(
+    outage: Outage, log_dir: Path, aiohttp_client: Any
+) -> None:
+    """The gateway counts every upstream 503 against the service's breaker: with the database refusing, the
+    breaker opens and the gateway answers at once without calling the service."""
+    products = start_service("products", log_dir, env={"DATABASE_URL": outage.role_url})
+    try:
+        gateway = await aiohttp_client(
+            create_gateway(
+                gateway_config(
+                    products.url, products.url, BREAKER_FAILURE_THRESHOLD="3", BREAKER_RESET_SECONDS="30"
+                )
+            )
+        )
+        await _admin(f'ALTER DATABASE "{outage.name}" ALLOW_CONNECTIONS false')
+        await _admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{outage.name}'"
+        )
+        for _ in range(3):
+            response = await gateway.get("/api/products/1")
+            assert response.status == 503
+            assert (await response.json())["type"] == UNAVAILABLE  # the service's own problem, passed on
+        response = await gateway.get("/api/products/1")
+        assert response.status == 503
+        assert (await response.json())["type"] == "urn:stockwiz:problem:upstream-unavailable"
+        assert 25 <= int(response.headers["Retry-After"]) <= 30
+        assert products.log().count('"route":"/products/{id}","path":"/products/1","status":503') == 3
+    finally:
         products.stop()
