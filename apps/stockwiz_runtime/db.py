@@ -239,7 +239,10 @@ class Database:
                     # Session defaults, sent with the connection request: no round trip per transaction.
                     "lock_timeout": str(round(lock_timeout * 1000)),
                     "statement_timeout": str(round(statement_timeout * 1000)),
-                }
+                },
+                # A server that accepts the connection but does not answer (a host gone mid-failover) would
+                # hold the request for asyncpg's default of 60 s: give up as soon as a pool wait would.
+                "timeout": pool_timeout,
             }
             if sslmode != "disable":
                 connect_args["ssl"] = sslmode

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app as create_gateway
+from stockwiz_runtime.db import Database, DatabaseUnavailable, normalize_database_url
 from tests.gateway.conftest import gateway_config
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
@@ -317,3 +318,29 @@ async def test_the_gateways_breaker_counts_database_unavailable(
         assert products.log().count('"route":"/products/{id}","path":"/products/1","status":503') == 3
     finally:
         products.stop()
+
+
+async def test_a_server_that_never_answers_is_503_within_the_pool_timeout() -> None:
+    """A host that accepts connections and then says nothing (a failover in progress, a black hole)."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    db = Database(normalize_database_url(f"postgresql://nobody@127.0.0.1:{port}/none"), pool_timeout=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable) as refused:
+            async with db.read():
+                pass
+        assert time.monotonic() - started < 3
+        problem = db.problem_for(refused.value)
+        assert problem is not None and (problem.status, problem.kind) == (503, "database-unavailable")
+    finally:
+        await db.dispose()
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
