@@ -11,9 +11,16 @@ quarter of a transaction through SQLAlchemy's execution layer (make bench, READM
 unusual (a failure, a cancelled request) goes back through SQLAlchemy, so errors look the same either way.
 
 A password that can change while the service runs (an IAM token in AWS, a rewritten password file) comes
-from a credentials source asked for every new connection (credentials.py, `Database._connect`), so a
-rotation never needs a restart. `verify-ca`/`verify-full` check the server's certificate against the RDS
-CA bundle shipped with the runtime, or DB_SSLROOTCERT.
+from a credentials source asked for every new connection (credentials.py,
+`Database._connect_with_current_credentials`), so a rotation never needs a restart. `verify-ca`/`verify-full`
+check the server's certificate against the RDS CA bundle shipped with the runtime, or DB_SSLROOTCERT.
+
+Failures answer cleanly (`database_error_to_problem`): a database that cannot be had (refused, not accepting
+connections, no connection slot, shutting down or failing over, a connection dropped mid-query, no pooled
+connection free in time) is a 503 `database-unavailable`, logged once when it starts and once when it ends;
+a lock or statement timeout is a 503 `database-timeout`. Writes never commit after the request's deadline
+(request_context), and wait for a lock no longer than the deadline leaves, so an answer the gateway gave
+up on is never applied later.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -40,6 +48,7 @@ from sqlalchemy.util.concurrency import await_only, greenlet_spawn
 from stockwiz_runtime.credentials import CredentialsSource, IamAuthToken, PasswordFile
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
 from stockwiz_runtime.problems import ProblemError
+from stockwiz_runtime.request_context import deadline_passed, time_left
 
 log = logging.getLogger("stockwiz.db")
 
@@ -94,6 +103,11 @@ class DatabaseSettings(BaseModel):
     # A pooled connection older than this is replaced at its next checkout (so it reconnects with the
     # current credentials, too).
     db_pool_recycle: int = Field(1800, alias="DB_POOL_RECYCLE", ge=1, le=86400)
+    # PostgreSQL's lock_timeout and statement_timeout for every session (SQLite's busy timeout is the
+    # statement timeout): both well below REQUEST_TIMEOUT, so a request stuck behind a lock fails, rolled
+    # back, while the gateway still waits for its answer.
+    db_lock_timeout: float = Field(3.0, alias="DB_LOCK_TIMEOUT", gt=0, le=600)
+    db_statement_timeout: float = Field(5.0, alias="DB_STATEMENT_TIMEOUT", gt=0, le=600)
     migrate_on_start: bool = Field(True, alias="MIGRATE_ON_START")
     seed_demo_data: bool = Field(False, alias="SEED_DEMO_DATA")
 
@@ -170,15 +184,66 @@ _CREDENTIALS_REJECTED = ("28000", "28P01")
 CONNECT_RETRY_DELAYS = (0.2, 1.0)
 
 
-def credentials_rejected(error: BaseException | None) -> bool:
-    """True when `error` (or what it wraps) is the database refusing our user or password."""
+def _causes(error: BaseException | None) -> Iterator[BaseException]:
+    """`error` and what it wraps: SQLAlchemy's error, the adapter's, the driver's."""
     seen = 0
     while error is not None and seen < 10:
-        if getattr(error, "sqlstate", None) in _CREDENTIALS_REJECTED:
-            return True
+        yield error
         error = getattr(error, "orig", None) or error.__cause__
         seen += 1
-    return False
+
+
+def _sqlstates(error: BaseException | None) -> set[str]:
+    return {state for cause in _causes(error) if isinstance(state := getattr(cause, "sqlstate", None), str)}
+
+
+def credentials_rejected(error: BaseException | None) -> bool:
+    """True when `error` (or what it wraps) is the database refusing our user or password."""
+    return bool(_sqlstates(error) & set(_CREDENTIALS_REJECTED))
+
+
+class DatabaseUnavailable(Exception):
+    """No connection could be had: the server refused it, does not accept connections (ALLOW_CONNECTIONS
+    false, starting up, failing over), has no slot left (too many connections for the server, the database
+    or our role), or the pool had none free within DB_POOL_TIMEOUT. Nothing of the request reached the
+    database, so it is always safe to retry."""
+
+
+# Met on a connection that was working: class 08 (connection exception), the server ending our session
+# (57P01 admin shutdown, as pg_terminate_backend and an RDS failover do; 57P02 crash; 57P03 cannot connect
+# now).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# The session's statement_timeout (57014, also any cancel) and lock_timeout (55P03).
+_TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+
+
+def _timed_out(error: BaseException) -> bool:
+    if _sqlstates(error) & _TIMEOUT_SQLSTATES:
+        return True
+    # SQLite waited its busy timeout for another writer's lock.
+    return any(
+        str(getattr(cause, "sqlite_errorname", "")).startswith("SQLITE_BUSY") for cause in _causes(error)
+    )
+
+
+def _unavailable(error: BaseException) -> bool:
+    states = _sqlstates(error)
+    return (
+        isinstance(error, DatabaseUnavailable | exc.TimeoutError | OSError)
+        or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+        or any(state.startswith("08") for state in states)
+        or bool(states & _UNAVAILABLE_SQLSTATES)
+        or credentials_rejected(error)
+        # What remains of the driver's own errors without a SQLSTATE: a closed or broken connection.
+        or (isinstance(error, exc.OperationalError | exc.InterfaceError) and not states)
+    )
+
+
+def _describe(error: BaseException) -> str:
+    """The driver's own words for a failure (the innermost cause), on one line."""
+    innermost = list(_causes(error))[-1]
+    text = " ".join(str(innermost).split())[:300]
+    return f"{type(innermost).__name__}: {text}" if text else type(innermost).__name__
 
 
 Row = Mapping[str, Any]
@@ -216,20 +281,37 @@ class Database:
         pool_recycle: int = 1800,
         tls: ssl.SSLContext | str | None = None,
         credentials: CredentialsSource | None = None,
+        lock_timeout: float = 3.0,
+        statement_timeout: float = 5.0,
     ) -> None:
         self.url = url
         self.credentials = credentials
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self.is_postgres = url.get_backend_name() == "postgresql"
+        self.lock_timeout = lock_timeout
+        self.statement_timeout = statement_timeout
+        # Since when the database has been unavailable (None: it is not), and how many requests got a 503.
+        self._unavailable_since: float | None = None
+        self._refused = 0
         if self.is_sqlite:
             if url.database and url.database != ":memory:":
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine: AsyncEngine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=max_overflow
+                url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
             )
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout=statement_timeout)
         else:
-            connect_args: dict[str, Any] = {"server_settings": {"application_name": application_name}}
+            connect_args: dict[str, Any] = {
+                "server_settings": {
+                    "application_name": application_name,
+                    # Session defaults, sent with the connection request: no round trip per transaction.
+                    "lock_timeout": str(round(lock_timeout * 1000)),
+                    "statement_timeout": str(round(statement_timeout * 1000)),
+                },
+                # A server that accepts the connection but does not answer (a host gone mid-failover) would
+                # hold the request for asyncpg's default of 60 s: give up as soon as a pool wait would.
+                "timeout": pool_timeout,
+            }
             if tls is not None:
                 connect_args["ssl"] = tls
             self.engine = create_async_engine(
@@ -241,11 +323,13 @@ class Database:
                 connect_args=connect_args,
             )
             if credentials is not None:
-                event.listen(self.engine.sync_engine, "do_connect", self._connect)
+                event.listen(self.engine.sync_engine, "do_connect", self._connect_with_current_credentials)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._compiled: dict[ReadQuery, _Compiled] = {}
 
-    def _connect(self, dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    def _connect_with_current_credentials(
+        self, dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]
+    ) -> Any:
         """Open one connection with the source's current password (runs in SQLAlchemy's greenlet).
 
         Refused credentials are read again and retried a bounded number of times; whatever else fails, or
@@ -276,20 +360,89 @@ class Database:
             pool_recycle=settings.db_pool_recycle,
             tls=settings.ssl_option(),
             credentials=settings.credentials_source(),
+            lock_timeout=settings.db_lock_timeout,
+            statement_timeout=settings.db_statement_timeout,
         )
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn, conn.begin():
+    async def _connect(self, engine: AsyncEngine | None = None) -> AsyncIterator[AsyncConnection]:
+        """A connection from the pool; any failure to get one is DatabaseUnavailable (at connect time the
+        driver's errors are generic DBAPIErrors, which would otherwise look like a bug of ours)."""
+        conn = (engine or self.engine).connect()
+        try:
+            await conn.start()
+        except (exc.DBAPIError, exc.TimeoutError, OSError) as error:
+            raise DatabaseUnavailable(_describe(error)) from error
+        try:
             yield conn
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._connect() as conn, conn.begin():
+            yield conn
+        self.available()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
+            # Waiting for a lock ends with the request's deadline when that comes before the usual timeout.
+            left = time_left()
+            if left is not None and left <= 0:
+                raise deadline_exceeded()
             if self.is_sqlite:
-                await conn.execution_options(sqlite_begin="IMMEDIATE")
+                busy = self.statement_timeout if left is None else min(left, self.statement_timeout)
+                await conn.execution_options(sqlite_begin="IMMEDIATE", sqlite_busy_seconds=busy)
             async with conn.begin():
+                if (
+                    self.is_postgres
+                    and left is not None
+                    and left < max(self.lock_timeout, self.statement_timeout)
+                ):
+                    # One round trip, only for a request close to its deadline (a queued adjustment, say).
+                    await conn.execute(
+                        text(
+                            "SELECT set_config('lock_timeout', :lock, true),"
+                            " set_config('statement_timeout', :statement, true)"
+                        ),
+                        {
+                            "lock": f"{max(1, round(min(left, self.lock_timeout) * 1000))}ms",
+                            "statement": f"{max(1, round(min(left, self.statement_timeout) * 1000))}ms",
+                        },
+                    )
                 yield conn
+                # The last moment to decide: past the request's deadline the caller has (or is about to
+                # have) an error from the gateway, so this change must not happen; raising rolls it back.
+                if deadline_passed():
+                    raise deadline_exceeded()
+        self.available()
+
+    def available(self) -> None:
+        """The database answered: end an episode of unavailability, with one line saying how it went."""
+        if self._unavailable_since is not None:
+            log.warning(
+                "database available again after %.1f s; %d requests were answered 503",
+                time.monotonic() - self._unavailable_since,
+                self._refused,
+            )
+            self._unavailable_since = None
+            self._refused = 0
+
+    def problem_for(self, error: Exception) -> ProblemError | None:
+        """The service's error mapper: `database_error_to_problem`, logging unavailability once per episode
+        (when it starts; `available` logs when it ends) instead of once per request."""
+        problem = database_error_to_problem(error)
+        if problem is None:
+            return None
+        if problem.kind == UNAVAILABLE:
+            self._refused += 1
+            if self._unavailable_since is None:
+                self._unavailable_since = time.monotonic()
+                log.error("database unavailable: %s", _describe(error))
+        else:
+            log.warning("database request timed out: %s", _describe(error))
+        return problem
 
     async def fetch(self, query: ReadQuery, **parameters: Any) -> Sequence[Row]:
         """The rows of one read-only statement, run without an explicit transaction."""
@@ -302,8 +455,10 @@ class Database:
             # SQLite's autocommit mode is the driver's, which our own BEGIN handling replaces.
             async with self.read() as conn:
                 return (await conn.execute(statement, parameters)).mappings().all()
-        async with self._autocommit.connect() as conn:
-            return (await conn.execute(statement, parameters)).mappings().all()
+        async with self._connect(self._autocommit) as conn:
+            rows = (await conn.execute(statement, parameters)).mappings().all()
+        self.available()
+        return rows
 
     async def fetch_one(self, query: ReadQuery, **parameters: Any) -> Row | None:
         rows = await self.fetch(query, **parameters)
@@ -341,8 +496,10 @@ class Database:
         ]
         try:
             pooled = await self.engine.raw_connection()
-        except Exception:
-            return None  # SQLAlchemy connects again, and reports the failure its usual way
+        except Exception as error:
+            # Connecting through SQLAlchemy again would only wait (DB_POOL_TIMEOUT) and fail again. (Refused
+            # credentials were already read again and retried by _connect_with_current_credentials.)
+            raise DatabaseUnavailable(_describe(error)) from error
         driver: Any = pooled.driver_connection
         healthy = False
         try:
@@ -360,6 +517,7 @@ class Database:
                 await greenlet_spawn(pooled.invalidate)
             else:
                 await greenlet_spawn(pooled.close)
+        self.available()
         result_processors = compiled.result_processors or []
         if not any(result_processors):
             return cast(Sequence[Row], records)
@@ -387,48 +545,66 @@ class Database:
         return learned
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours (see the module docstring).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA busy_timeout=30000",
-        ):
+        for pragma in ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"):
             cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        # How long BEGIN IMMEDIATE waits for another writer: the statement timeout, or less when the
+        # request's deadline is nearer (set on every BEGIN, so one transaction's limit is not the next's).
+        busy = options.get("sqlite_busy_seconds", busy_timeout)
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={max(1, round(busy * 1000))}")
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+
+
+# The problem types the gateway's breaker counts (it counts every 503); keep the names stable.
+UNAVAILABLE = "database-unavailable"
+TIMED_OUT = "database-timeout"
+
+
+def deadline_exceeded() -> ProblemError:
+    return ProblemError(
+        503,
+        "The request ran out of time before its change could be committed; nothing was changed. Retry it "
+        "(with the same Idempotency-Key).",
+        kind=TIMED_OUT,
+        headers={"Retry-After": "1"},
+    )
 
 
 def database_error_to_problem(error: Exception) -> ProblemError | None:
-    """A database that cannot be reached, refuses our credentials or stays locked past the busy timeout is a
-    503, not a 500."""
-    unavailable = (
-        isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | OSError)
-        or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
-        or credentials_rejected(error)
-    )
-    if not unavailable:
+    """A database that cannot be had (or refuses our credentials) is a 503 database-unavailable; one that
+    timed out (a lock held too long, a slow statement, SQLite's busy timeout) a 503 database-timeout, its
+    transaction rolled back. Anything else is not ours to map."""
+    if _timed_out(error):
+        return ProblemError(
+            503,
+            "The database did not complete the request in time (a lock held by another request, or a slow "
+            "statement); nothing was changed. Retry it (with the same Idempotency-Key).",
+            kind=TIMED_OUT,
+            headers={"Retry-After": "1"},
+        )
+    if not _unavailable(error):
         return None
     return ProblemError(
         503,
         "The database is unavailable; try again shortly.",
-        kind="database-unavailable",
+        kind=UNAVAILABLE,
         headers={"Retry-After": "1"},
     )
 
@@ -468,7 +644,7 @@ def database_context(
             if seed is not None and settings.seed_demo_data:
                 await seed(database)
             app[READINESS_CHECKS]["database"] = database.ping
-            app[ERROR_MAPPERS].append(database_error_to_problem)
+            app[ERROR_MAPPERS].append(database.problem_for)
             app[METRICS].registry.register(PoolCollector(database))
             yield
         finally:

@@ -39,8 +39,15 @@ def alembic_config() -> Config:
 
 
 async def lock_schema(database: Database, conn: AsyncConnection) -> None:
-    """Hold the schema's advisory lock until `conn`'s transaction ends (PostgreSQL; SQLite needs none)."""
+    """Hold the schema's advisory lock until `conn`'s transaction ends (PostgreSQL; SQLite needs none).
+
+    Rewriting a big table may take longer than the sessions' request-sized statement timeout, and waiting
+    for another instance's migration (this lock) longer than their lock timeout: for the rest of this
+    transaction neither applies."""
     if database.is_postgres:
+        await conn.execute(
+            text("SELECT set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)")
+        )
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
