@@ -38,6 +38,16 @@ RECORD_SCHEMA: dict[str, Any] = {
         "version": {"type": "integer", "minimum": 1, "description": "Also the record's ETag."},
     },
 }
+LOW_STOCK_RECORD_SCHEMA: dict[str, Any] = {
+    **RECORD_SCHEMA,
+    "description": "A stock record at or below its reorder point, with its product's name and SKU.",
+    "required": [*RECORD_FIELDS, "product_name", "sku"],
+    "properties": {
+        **RECORD_SCHEMA["properties"],
+        "product_name": {"type": ["string", "null"], "description": "null only if the product is gone."},
+        "sku": {"type": ["string", "null"]},
+    },
+}
 MOVEMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "One entry of the append-only ledger; a record's movements sum to its quantity.",
@@ -187,8 +197,8 @@ def openapi_document() -> dict[str, Any]:
         },
         "/inventory/low-stock": {
             "get": _list(
-                "InventoryRecord",
-                "Records with quantity <= reorder_point, by id.",
+                "LowStockRecord",
+                "Records with quantity <= reorder_point, by id, each with its product's name and SKU.",
                 [*RECORD_FILTERS, *oa.PAGING],
             )
         },
@@ -285,6 +295,7 @@ def openapi_document() -> dict[str, Any]:
         paths=paths,
         schemas={
             "InventoryRecord": RECORD_SCHEMA,
+            "LowStockRecord": LOW_STOCK_RECORD_SCHEMA,
             "Movement": MOVEMENT_SCHEMA,
             "ProductStock": PRODUCT_STOCK_SCHEMA,
             "StockSummary": SUMMARY_SCHEMA,
