@@ -78,13 +78,45 @@ def _html(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
+STOCK_EXAMPLE: dict[str, Any] = {
+    "quantity": 35,
+    "warehouse": "Warehouse B",
+    "warehouses": [
+        {"id": 4, "warehouse": "Warehouse B", "quantity": 25, "reorder_point": 30},
+        {"id": 9, "warehouse": "Warehouse A", "quantity": 10, "reorder_point": 30},
+    ],
+}
+EXAMPLES: dict[str, Any] = {
+    "Stock": STOCK_EXAMPLE,
+    "ProductWithStock": {
+        "id": 4,
+        "name": "Monitor 4K",
+        "description": "27-inch 4K monitor",
+        "price": 499.99,
+        "category": "Electronics",
+        "sku": "MON-4K",
+        "created_at": "2026-03-01T09:30:00+00:00",
+        "updated_at": "2026-03-02T14:05:00+00:00",
+        "inventory": STOCK_EXAMPLE,
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The gateway's own routes; `merge_service_document` adds the proxied ones when the services answer."""
     product_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
     paths: dict[str, Any] = {
-        "/": {"get": {"summary": "The web UI.", "tags": ["ui"], "responses": {"200": _html("The web UI")}}},
+        "/": {
+            "get": {
+                "operationId": "getWebUi",
+                "summary": "The web UI.",
+                "tags": ["ui"],
+                "responses": {"200": _html("The web UI")},
+            }
+        },
         "/static/{name}": {
             "get": {
+                "operationId": "getStaticAsset",
                 "summary": "Web UI assets, with ETags (If-None-Match answers 304).",
                 "tags": ["ui"],
                 "parameters": [
@@ -101,6 +133,7 @@ def openapi_document() -> dict[str, Any]:
             "parameters": [product_id],
             "get": _secured(
                 {
+                    "operationId": "getProductWithStock",
                     "summary": "One product with its stock (two concurrent backend calls).",
                     "tags": ["composed"],
                     "responses": oa.responses(
@@ -112,6 +145,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/products-full": {
             "get": _secured(
                 {
+                    "operationId": "listProductsWithStock",
                     "summary": "A page of products with their stock; the filters and pagination of "
                     "/api/products. Two backend calls whatever the page size.",
                     "tags": ["composed"],
@@ -138,9 +172,11 @@ def openapi_document() -> dict[str, Any]:
         ),
         paths=paths,
         schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK},
+        examples=EXAMPLES,
     )
     document["paths"]["/health"] = {
         "get": {
+            "operationId": "getHealth",
             "summary": "Health in the earlier StockWiz shape: 200 when both services are ready, else 503.",
             "tags": ["operations"],
             "responses": {"200": oa.ok_json(HEALTH_SCHEMA), "503": oa.ok_json(HEALTH_SCHEMA, "Unhealthy")},
