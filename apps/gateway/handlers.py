@@ -25,6 +25,11 @@ async def index(request: web.Request) -> web.Response:
     return request.app[STATIC].response(request, "index.html")
 
 
+@routes.get("/docs")
+async def api_docs(request: web.Request) -> web.Response:
+    return request.app[STATIC].response(request, "docs.html")
+
+
 @routes.get("/static/{name}")
 async def static(request: web.Request) -> web.Response:
     return request.app[STATIC].response(request, request.match_info["name"])

@@ -114,6 +114,14 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _html("The web UI")},
             }
         },
+        "/docs": {
+            "get": {
+                "operationId": "getApiDocs",
+                "summary": "This document as a readable page (operations, parameters, examples, schemas).",
+                "tags": ["ui"],
+                "responses": {"200": _html("The API docs page")},
+            }
+        },
         "/static/{name}": {
             "get": {
                 "operationId": "getStaticAsset",
