@@ -38,9 +38,9 @@ RECORD_SCHEMA: dict[str, Any] = {
         "version": {"type": "integer", "minimum": 1, "description": "Also the record's ETag."},
     },
 }
-LOW_STOCK_RECORD_SCHEMA: dict[str, Any] = {
+LISTED_RECORD_SCHEMA: dict[str, Any] = {
     **RECORD_SCHEMA,
-    "description": "A stock record at or below its reorder point, with its product's name and SKU.",
+    "description": "A stock record as lists give it: with its product's name and SKU.",
     "required": [*RECORD_FIELDS, "product_name", "sku"],
     "properties": {
         **RECORD_SCHEMA["properties"],
@@ -183,7 +183,7 @@ RECORD_EXAMPLE: dict[str, Any] = {
 }
 EXAMPLES: dict[str, Any] = {
     "InventoryRecord": RECORD_EXAMPLE,
-    "LowStockRecord": {**RECORD_EXAMPLE, "product_name": "Monitor 4K", "sku": "MON-4K"},
+    "ListedStockRecord": {**RECORD_EXAMPLE, "product_name": "Monitor 4K", "sku": "MON-4K"},
     "Movement": {
         "id": 17,
         "inventory_id": 4,
@@ -243,8 +243,9 @@ def openapi_document() -> dict[str, Any]:
         "/inventory": {
             "get": _list(
                 "listStockRecords",
-                "InventoryRecord",
-                "List stock records by id (a bare array; pagination in headers).",
+                "ListedStockRecord",
+                "List stock records by id, each with its product's name and SKU (a bare array; pagination "
+                "in headers).",
                 [
                     *RECORD_FILTERS,
                     *oa.PAGING,
@@ -268,7 +269,7 @@ def openapi_document() -> dict[str, Any]:
         "/inventory/low-stock": {
             "get": _list(
                 "listLowStock",
-                "LowStockRecord",
+                "ListedStockRecord",
                 "Records with quantity <= reorder_point, by id, each with its product's name and SKU.",
                 [*RECORD_FILTERS, *oa.PAGING],
             )
@@ -379,7 +380,7 @@ def openapi_document() -> dict[str, Any]:
         paths=paths,
         schemas={
             "InventoryRecord": RECORD_SCHEMA,
-            "LowStockRecord": LOW_STOCK_RECORD_SCHEMA,
+            "ListedStockRecord": LISTED_RECORD_SCHEMA,
             "Movement": MOVEMENT_SCHEMA,
             "ProductStock": PRODUCT_STOCK_SCHEMA,
             "StockSummary": SUMMARY_SCHEMA,

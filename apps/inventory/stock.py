@@ -215,22 +215,22 @@ async def _record_page(
 
 
 LOW_STOCK = inventory.c.quantity <= inventory.c.reorder_point
-# A low-stock record also names its product, so that an alert or a report needs no call per product.
-_LOW_STOCK_SELECT = sa.select(
+# A listed record also names its product, so that an alert, a report or an export needs no call per product.
+_LISTED_SELECT = sa.select(
     *_RECORD_COLUMNS, products.c.name.label("product_name"), products.c.sku
 ).select_from(inventory.outerjoin(products, products.c.id == inventory.c.product_id))
 
 
-def _low_stock_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+def _listed_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {**record_json(row), "product_name": row["product_name"], "sku": row["sku"]}
 
 
 async def list_records(db: Database, query: InventoryQuery) -> Page:
-    return await _record_page(db, query, sa.select(*_RECORD_COLUMNS), record_json)
+    return await _record_page(db, query, _LISTED_SELECT, _listed_json)
 
 
 async def low_stock(db: Database, query: InventoryQuery) -> Page:
-    return await _record_page(db, query, _LOW_STOCK_SELECT, _low_stock_json, LOW_STOCK)
+    return await _record_page(db, query, _LISTED_SELECT, _listed_json, LOW_STOCK)
 
 
 async def count_low_stock(db: Database) -> int:
