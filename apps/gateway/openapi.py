@@ -102,6 +102,36 @@ EXAMPLES: dict[str, Any] = {
 }
 
 
+def _export(operation_id: str, what: str, filters: list[tuple[str, str]]) -> dict[str, Any]:
+    return _secured(
+        {
+            "operationId": operation_id,
+            "summary": f"{what} as CSV (RFC 4180, UTF-8 with a byte-order mark), streamed; text cells that a "
+            "spreadsheet would run as a formula start with an apostrophe.",
+            "tags": ["export"],
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": text,
+                }
+                for name, text in filters
+            ],
+            "responses": oa.responses(
+                {
+                    "200": {
+                        "description": "The CSV file (Content-Disposition: attachment).",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                422,
+            ),
+        }
+    )
+
+
 def openapi_document() -> dict[str, Any]:
     """The gateway's own routes; `merge_service_document` adds the proxied ones when the services answer."""
     product_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
@@ -149,6 +179,31 @@ def openapi_document() -> dict[str, Any]:
                     ),
                 }
             ),
+        },
+        "/api/export/products.csv": {
+            "get": _export(
+                "exportProducts",
+                "Every product by id",
+                [("q", "As /api/products: search."), ("category", "As /api/products: exact category.")],
+            )
+        },
+        "/api/export/stock.csv": {
+            "get": _export(
+                "exportStock",
+                "Every stock record by id, with its product's SKU and name",
+                [("product_id", "Only this product."), ("warehouse", "Only this warehouse (exact).")],
+            )
+        },
+        "/api/export/movements.csv": {
+            "get": _export(
+                "exportMovements",
+                "The movement ledger, newest first",
+                [
+                    ("product_id", "Only this product."),
+                    ("warehouse", "Only this warehouse (exact)."),
+                    ("reason", "Only this reason."),
+                ],
+            )
         },
         "/api/products-full": {
             "get": _secured(
