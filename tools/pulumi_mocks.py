@@ -39,6 +39,19 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 
+from tools.awsx_vpc import (
+    EIP,
+    INTERNET_GATEWAY,
+    NAT_GATEWAY,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SUBNET,
+    VPC,
+    Child,
+    plan_vpc,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "stockwiz"
 ACCOUNT_ID = "123456789012"
@@ -96,14 +109,15 @@ class _Recorder:
 # configuration
 
 
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
     """The config map `pulumi up` would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml.
 
     Values are encoded as the CLI encodes them (strings; JSON for lists and objects); `overrides` are applied
-    last and a value of None removes the key.
+    last and a value of None removes the key. `root` is the project directory (a mutated copy in
+    tools/mutants.py).
     """
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: {', '.join(STACKS)}")
     values: dict[str, Any] = {}
@@ -370,108 +384,69 @@ class StockwizMocks(pulumi.runtime.Mocks):
     # -- awsx ---------------------------------------------------------------------------------------------
 
     def _awsx_vpc(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The outputs awsx.ec2.Vpc reports: ids, layout and references to the resources it creates."""
-        zones = inputs.get("availabilityZoneNames") or [
-            f"{self.region}{letter}" for letter in "abcdef"[: int(inputs.get("numberOfAvailabilityZones", 3))]
-        ]
-        nat = inputs.get("natGateways") or {"strategy": "OnePerAz"}
-        nat_count = {"None": 0, "Single": 1, "OnePerAz": len(zones)}[nat["strategy"]]
-        allocation_ids = nat.get("elasticIpAllocationIds") or []
+        """awsx.ec2.Vpc: register the children awsx would create (tools/awsx_vpc.py), with their inputs, and
+        answer with the component's own camelCase outputs (never its inputs) referring to them."""
+        plan = plan_vpc(name, inputs, self.region, scope=self.stack)
         parent_type = "awsx:ec2:Vpc"
-        vpc_id = "vpc-" + _digest(self.stack, name)
+        assert self.monitor is not None
+        urns = {(parent_type, name): self.monitor.urn_by_name[(parent_type, name)]}
+        refs: dict[tuple[str, str], dict[str, Any]] = {}
+        for planned in plan.children:
+            parent_urn = urns[planned.parent or (parent_type, name)]
+            refs[planned.key], urns[planned.key] = self._child_reference(parent_urn, planned)
 
-        def child(typ: str, child_name: str, state: dict[str, Any]) -> dict[str, Any]:
-            return self._child_reference(name, parent_type, typ, child_name, state)
+        def all_of(type_token: str) -> list[dict[str, Any]]:
+            return [refs[child.key] for child in plan.of_type(type_token)]
 
-        subnets: dict[str, list[dict[str, Any]]] = {"private": [], "public": []}
-        ids: dict[str, list[str]] = {"private": [], "public": []}
-        for index, zone in enumerate(zones):
-            for kind in ("private", "public"):
-                subnet_name = f"{name}-{kind}-{index + 1}"
-                subnet_id = "subnet-" + _digest(self.stack, subnet_name)
-                ids[kind].append(subnet_id)
-                subnets[kind].append(
-                    child(
-                        "aws:ec2/subnet:Subnet",
-                        subnet_name,
-                        {
-                            "id": subnet_id,
-                            "vpcId": vpc_id,
-                            "availabilityZone": zone,
-                            "mapPublicIpOnLaunch": kind == "public",
-                        },
-                    )
-                )
-        nat_gateways = [
-            child(
-                "aws:ec2/natGateway:NatGateway",
-                f"{name}-{index + 1}",
-                {
-                    "id": "nat-" + _digest(self.stack, name, str(index)),
-                    "subnetId": ids["public"][index],
-                    "allocationId": allocation_ids[index] if index < len(allocation_ids) else None,
-                },
-            )
-            for index in range(nat_count)
-        ]
+        subnets = {
+            kind: [refs[(SUBNET, s.name)] for s in plan.subnets if s.type == kind]
+            for kind in ("Public", "Private", "Isolated")
+        }
+        [vpc] = plan.of_type(VPC)
         return {
-            "vpcId": vpc_id,
-            "vpc": child(
-                "aws:ec2/vpc:Vpc",
-                name,
-                {
-                    "id": vpc_id,
-                    "cidrBlock": inputs.get("cidrBlock", "10.0.0.0/16"),
-                    "enableDnsHostnames": inputs.get("enableDnsHostnames", True),
-                },
-            ),
-            "privateSubnetIds": ids["private"],
-            "publicSubnetIds": ids["public"],
-            "isolatedSubnetIds": [],
-            "privateSubnets": subnets["private"],
-            "publicSubnets": subnets["public"],
-            "isolatedSubnets": [],
-            "subnets": subnets["private"] + subnets["public"],
-            "natGateways": nat_gateways,
-            # awsx creates EIPs only when it is not handed allocation ids (the program always hands them).
-            "eips": [],
-            "internetGateway": child(
-                "aws:ec2/internetGateway:InternetGateway", name, {"id": "igw-" + _digest(name)}
-            ),
-            "subnetLayout": [
-                {"type": "Private", "cidrMask": 19, "name": "private"},
-                {"type": "Public", "cidrMask": 20, "name": "public"},
-            ],
-            "routeTables": [],
-            "routeTableAssociations": [],
-            "routes": [],
+            "vpcId": vpc.id,
+            "vpc": refs[vpc.key],
+            "privateSubnetIds": plan.ids("Private"),
+            "publicSubnetIds": plan.ids("Public"),
+            "isolatedSubnetIds": plan.ids("Isolated"),
+            "privateSubnets": subnets["Private"],
+            "publicSubnets": subnets["Public"],
+            "isolatedSubnets": subnets["Isolated"],
+            "subnets": all_of(SUBNET),
+            "natGateways": all_of(NAT_GATEWAY),
+            "eips": all_of(EIP),
+            "internetGateway": all_of(INTERNET_GATEWAY)[0],
+            "subnetLayout": plan.layout,
+            "routeTables": all_of(ROUTE_TABLE),
+            "routeTableAssociations": all_of(ROUTE_TABLE_ASSOCIATION),
+            "routes": all_of(ROUTE),
             "vpcEndpoints": [],
         }
 
-    def _child_reference(
-        self, parent_name: str, parent_type: str, typ: str, name: str, state: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Register a resource a remote component created and return the reference the engine would send."""
+    def _child_reference(self, parent_urn: str, child: Child) -> tuple[dict[str, Any], str]:
+        """Register a resource a remote component created, with the inputs it gave it and the outputs the
+        AWS provider would report; return the reference the engine would send, and its URN."""
         assert self.monitor is not None
-        parent_urn = self.monitor.urn_by_name[(parent_type, parent_name)]
-        qualified = parent_urn.split("::")[2]
-        urn = f"urn:pulumi:{self.stack}::{PROJECT}::{qualified}${typ}::{name}"
-        resource_id = str(state["id"])
-        outputs = {**state, "tags": {"Name": name}, "tagsAll": {**self.default_tags, "Name": name}}
-        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, outputs)
+        urn = self.monitor.make_urn(parent_urn, child.type, child.name)
+        outputs = dict(child.inputs)
+        outputs.update(self._computed(child.type, child.name, child.id, child.inputs))
+        outputs["id"] = child.id
+        if "tags" in child.inputs:
+            outputs["tagsAll"] = {**self.default_tags, **child.inputs["tags"]}
+        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, child.id, outputs)
         self.recorder.resources[urn] = SynthResource(
-            type=typ,
-            name=name,
+            type=child.type,
+            name=child.name,
             urn=urn,
             parent=parent_urn,
             custom=True,
-            id=resource_id,
+            id=child.id,
             provider=None,
-            inputs={},
+            inputs=_plain(child.inputs)[0],
             outputs=_plain(outputs)[0],
         )
         self.recorder.order.append(urn)
-        return {_SIG_KEY: _RESOURCE_SIG, "urn": urn, "id": resource_id, "packageVersion": ""}
+        return {_SIG_KEY: _RESOURCE_SIG, "urn": urn, "id": child.id, "packageVersion": ""}, urn
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -707,12 +682,27 @@ def _fresh_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         asyncio.set_event_loop(previous)
 
 
+@contextmanager
+def _deep_stack(limit: int = 20000) -> Iterator[None]:
+    """Room for the inline executor's nesting: every monitor call runs inside the coroutine awaiting it, and
+    the SDK's re-entrant `_sync_await` nests again, so the Python stack grows with the number of resources
+    registered from within applies and components (awsx's VPC children, a dozen ingress rules). Past the
+    default 1000 frames a registration fails with a RecursionError that hides its cause."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
 def run_program(
     stack: str,
     program: Callable[[], None],
     overrides: Mapping[str, Any] | None = None,
     *,
     executor: ThreadPoolExecutor | None = None,
+    root: Path = ROOT,
 ) -> Synthesis:
     """Run `program` as stack `stack` under the mocks and return everything it registered.
 
@@ -720,7 +710,7 @@ def run_program(
     `apply`), after the runtime has settled. `executor` replaces the InlineExecutor only to demonstrate why
     it is needed.
     """
-    config = stack_config(stack, overrides)
+    config = stack_config(stack, overrides, root)
     region = config.get("aws:region", "eu-west-1")
     default_tags = json.loads(config.get("aws:defaultTags", "{}")).get("tags", {})
     recorder = _Recorder()
@@ -728,15 +718,15 @@ def run_program(
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
-    with _fresh_runtime(loop):
+    with _fresh_runtime(loop), _deep_stack():
         set_all_config(config)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        root = pulumi_settings.get_root_resource()
-        assert isinstance(root, pulumi.runtime.stack.Stack)
+        stack_root = pulumi_settings.get_root_resource()
+        assert isinstance(stack_root, pulumi.runtime.stack.Stack)
 
         async def run_and_collect() -> dict[str, Any]:
             await run_pulumi_func(program)
-            resolved = await pulumi.Output.from_input(root.outputs).future(with_unknowns=True)
+            resolved = await pulumi.Output.from_input(stack_root.outputs).future(with_unknowns=True)
             return dict(resolved or {})
 
         exports = loop.run_until_complete(run_and_collect())
@@ -757,16 +747,40 @@ def run_program(
     return Synthesis(stack=stack, resources=[stack_resource, *resources], invokes=recorder.invokes)
 
 
-def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Synthesis:
-    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`."""
+def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> Synthesis:
+    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`.
+
+    `root` is the project directory; for another one than this checkout (a mutated copy), its `components`
+    package is imported instead of ours for the run, and forgotten afterwards.
+    """
 
     def program() -> None:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
+        runpy.run_path(str(root / "__main__.py"), run_name="__pulumi_program__")
 
-    return run_program(stack, program, overrides)
+    if root == ROOT:
+        return run_program(stack, program, overrides)
+    with _project_on_path(root):
+        return run_program(stack, program, overrides, root=root)
 
 
-def synthesize(stack: str, overrides: Mapping[str, Any] | None = None) -> list[SynthResource]:
+@contextmanager
+def _project_on_path(root: Path) -> Iterator[None]:
+    def forget() -> None:
+        for name in [n for n in sys.modules if n == "components" or n.startswith("components.")]:
+            del sys.modules[name]
+
+    forget()
+    sys.path.insert(0, str(root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(root))
+        forget()
+
+
+def synthesize(
+    stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT
+) -> list[SynthResource]:
     """The resources `pulumi up` would register for `stack`: the stack resource (outputs = exports) first,
     then every component and custom resource in registration order."""
-    return synthesize_stack(stack, overrides).resources
+    return synthesize_stack(stack, overrides, root).resources
