@@ -11,7 +11,7 @@ REQUIREMENTS := requirements-dev.txt constraints.txt requirements.txt policy/req
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
-.PHONY: help install run test lint fmt pytest lock synth policy lambda-invoke bench clean
+.PHONY: help install run test lint fmt pytest lock synth policy mutants lambda-invoke bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ synth: $(STAMP) ## print the resource tree `pulumi up` would create for STACK (n
 
 policy: $(STAMP) ## evaluate the CrossGuard pack offline against every stack
 	$(PY) -m tools.policy_check
+
+mutants: $(STAMP) ## mutation test: the pack must reject each mistake of tools/mutant_catalogue.py
+	$(PY) -m tools.mutants $(ARGS)
 
 lambda-invoke: $(STAMP) ## run the low-stock Lambda handler once against the local app (make run)
 	$(PY) -m tools.lambda_invoke

@@ -47,6 +47,8 @@ ROOT_USERS = ("0", "root")
 DEFAULT_SECRET_WORDS = [
     "PASSWORD",
     "PASSWD",
+    "PASS",
+    "PWD",
     "PASSPHRASE",
     "SECRET",
     "SECRETS",
