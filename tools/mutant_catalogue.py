@@ -291,6 +291,19 @@ MUTANTS: list[Mutant] = [
         (replace(SERVICE, '"Resource": list(args.secret_arns),', '"Resource": "*",'),),
     ),
     Mutant(
+        "exec-role-star-star",
+        "the execution role is granted every action on every resource",
+        "iam-no-star-star",
+        "aws:iam/rolePolicy:RolePolicy",
+        (
+            replace(
+                SERVICE,
+                '"Action": "ecr:GetAuthorizationToken", "Resource": "*"',
+                '"Action": "*", "Resource": "*"',
+            ),
+        ),
+    ),
+    Mutant(
         "exec-role-ecr-admin",
         "the execution role gets ecr:* on every repository",
         "iam-no-admin-policies",

@@ -7,7 +7,9 @@ gone: update the catalogue with the program) and on any harmless change the pack
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +144,19 @@ def test_a_mistake_no_rule_covers_survives_with_what_the_pack_said() -> None:
     )
     outcome = evaluate(mutant)
     assert (outcome.status, outcome.detail) == ("survived", "dev: no mandatory violation at all")
+
+
+def test_the_readme_rule_table_lists_every_rule_with_its_mutants() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Policy pack (CrossGuard)") : readme.index("## CI/CD")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    for policy in build_policies():
+        [row] = [r for r in rows if f"`{policy.name}`" in r.split("|")[2]]
+        expected = [m for m in MUTANTS if m.expect == policy.name]
+        if "," not in row.split("|")[2]:  # rows that group several rules count their mutants together
+            counted = re.search(r"\| (\d+)/(\d+)", row)
+            assert counted is not None, row
+            assert int(counted.group(2)) == len(expected), (policy.name, row)
+            assert int(counted.group(1)) == len([m for m in expected if not m.gap]), (policy.name, row)
+    assert f"{len(build_policies())} rules" in section
+    assert f"{len(MUTANTS)} realistic mistakes" in section
