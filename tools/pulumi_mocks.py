@@ -765,17 +765,21 @@ def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None, roo
 
 @contextmanager
 def _project_on_path(root: Path) -> Iterator[None]:
-    def forget() -> None:
-        for name in [n for n in sys.modules if n == "components" or n.startswith("components.")]:
-            del sys.modules[name]
+    """Import `components` from `root` for the run; afterwards this checkout's modules are back, the very
+    same objects (code holding `components.config.StockwizConfigError` keeps matching what is raised)."""
 
-    forget()
+    def take() -> dict[str, Any]:
+        names = [n for n in sys.modules if n == "components" or n.startswith("components.")]
+        return {name: sys.modules.pop(name) for name in names}
+
+    ours = take()
     sys.path.insert(0, str(root))
     try:
         yield
     finally:
         sys.path.remove(str(root))
-        forget()
+        take()
+        sys.modules.update(ours)
 
 
 def synthesize(
