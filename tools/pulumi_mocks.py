@@ -9,8 +9,9 @@ policy check (tools/policy_check.py):
 The configuration comes from the real `Pulumi.yaml` defaults and `Pulumi.<stack>.yaml`, as the CLI would
 merge them. The mocks answer like the providers would: computed outputs (ARNs, ids, DNS names, digests) are
 added to the echoed inputs of AWS resources; awsx's VPC component answers with its own camelCase outputs
-(never its inputs) and with references to child resources it "created"; invokes the program does not
-declare here fail loudly instead of silently returning nothing.
+(never its inputs) and registers the children awsx would create, with the inputs awsx gives them
+(tools/awsx_vpc.py); invokes the program does not declare here fail loudly instead of silently returning
+nothing.
 
 Every synthesis runs in a fresh Pulumi runtime (new settings, root stack, config and event loop), so dev
 and prod can be synthesized one after the other in the same process.

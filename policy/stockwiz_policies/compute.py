@@ -207,6 +207,7 @@ def secret_value(value: str) -> str | None:
             return what
     if (
         len(value) >= TOKEN_MIN_LENGTH
+        and not value.startswith("/")  # a path (an SSM parameter name), not a token
         and _TOKEN_ALPHABET.match(value)
         and re.search(r"[0-9]", value)
         and re.search(r"[A-Za-z]", value)

@@ -50,6 +50,7 @@ def test_secret_values_are_caught_whatever_the_name(check: Check, stack: Stack, 
         "ECSServiceAverageCPUUtilization",
         "00000000-0000-0000-0000-000000000000",
         "http://products:8001",
+        "/stockwiz/prod2/lowstock/state-v2",
     ],
 )
 def test_ordinary_values_are_not_secrets(value: str) -> None:
