@@ -400,7 +400,8 @@ def _validate_split_world(args: StackValidationArgs, report: ReportViolation) ->
                     continue  # the plain world: the other ingress rules judge it
                 collapsed = list(ipaddress.collapse_addresses(networks))  # type: ignore[type-var]
                 if collapsed and collapsed[0].prefixlen == 0:
-                    parts = sorted({str(n) for n in networks if n.prefixlen <= 8})
+                    shown = sorted({str(n) for n in networks}, key=lambda cidr: ipaddress.ip_network(cidr))
+                    parts = shown[:6] + ([f"{len(shown) - 6} more"] if len(shown) > 6 else [])
                     report(
                         f"Security group {group.name} admits {world} on {protocol}/{port} in pieces "
                         f"({', '.join(parts)}): together they are the whole internet, hidden from the rules "
