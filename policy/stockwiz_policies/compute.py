@@ -263,9 +263,9 @@ def _validate_no_secret_environment(args: ResourceValidationArgs, report: Report
             problem = rules.problem(name, variable.get("value"))
             if problem:
                 report(
-                    f"Container {_container_name(container)!r} passes {name!r} in plain environment ("
-                    f"{problem}), "
-                    f"where anyone who can describe the task definition reads it. {_MOVE_TO_SECRETS}",
+                    f"Container {_container_name(container)!r} passes {name!r} in plain environment "
+                    f"({problem}), where anyone who can describe the task definition reads it. "
+                    + _MOVE_TO_SECRETS,
                     None,
                 )
 
@@ -310,9 +310,8 @@ def _validate_unsafe_settings(args: ResourceValidationArgs, report: ReportViolat
             if name in env and env[name].strip().lower() not in _OFF_VALUES:
                 report(
                     f"Container {label!r} sets {name}={env[name]!r}. That switch is for a developer's "
-                    f"machine "
-                    f"(no authentication, fault injection) and must never reach AWS: remove it or set it to "
-                    "'false'.",
+                    "machine (no authentication, fault injection) and must never reach AWS: remove it or set "
+                    "it to 'false'.",
                     None,
                 )
         if "DB_HOST" in env:
