@@ -216,7 +216,10 @@ def plan_vpc(name: str, inputs: Mapping[str, Any], region: str, scope: str = "")
             for spec in (specs if specs is not None else [spec for spec, _ in layout[0]])
         ]
     )
-    vpc_id = _id("vpc-", scope, name)
+    # A new CIDR block replaces the VPC (cidr_block is ForceNew) and with it every subnet, route table, route
+    # and NAT gateway in it: their AWS ids are new. The internet gateway and the EIPs only move.
+    generation = f"{scope}/{cidr}"
+    vpc_id = _id("vpc-", generation, name)
     vpc_inputs = {
         key: inputs[key]
         for key in (
@@ -242,7 +245,7 @@ def plan_vpc(name: str, inputs: Mapping[str, Any], region: str, scope: str = "")
             kind = str(spec["type"]).lower()
             spec_type = kind.capitalize()
             subnet_name = f"{name}-{spec.get('name') or kind}-{index + 1}"
-            subnet_id = _id("subnet-", scope, subnet_name)
+            subnet_id = _id("subnet-", generation, subnet_name)
             plan.subnets.append(SubnetPlan(subnet_name, spec_type, zone, subnet_cidr))
             plan.children.append(
                 Child(
@@ -265,7 +268,7 @@ def plan_vpc(name: str, inputs: Mapping[str, Any], region: str, scope: str = "")
                     },
                 )
             )
-            table_id = _id("rtb-", scope, subnet_name)
+            table_id = _id("rtb-", generation, subnet_name)
             plan.children.append(
                 Child(
                     ROUTE_TABLE,
@@ -280,7 +283,7 @@ def plan_vpc(name: str, inputs: Mapping[str, Any], region: str, scope: str = "")
                     ROUTE_TABLE_ASSOCIATION,
                     subnet_name,
                     (ROUTE_TABLE, subnet_name),
-                    _id("rtbassoc-", scope, subnet_name),
+                    _id("rtbassoc-", generation, subnet_name),
                     {"routeTableId": table_id, "subnetId": subnet_id},
                 )
             )
@@ -298,7 +301,7 @@ def plan_vpc(name: str, inputs: Mapping[str, Any], region: str, scope: str = "")
                             {"tags": {**user_tags, "Name": f"{name}-{index + 1}"}},
                         )
                     )
-                nat_id = _id("nat-", scope, name, str(index))
+                nat_id = _id("nat-", generation, name, str(index))
                 nat_ids.append(nat_id)
                 plan.children.append(
                     Child(
@@ -324,7 +327,7 @@ def plan_vpc(name: str, inputs: Mapping[str, Any], region: str, scope: str = "")
                         ROUTE,
                         subnet_name,
                         (ROUTE_TABLE, subnet_name),
-                        _id("r-", scope, subnet_name),
+                        _id("r-", generation, subnet_name),
                         {"routeTableId": table_id, **route, "destinationCidrBlock": "0.0.0.0/0"},
                     )
                 )

@@ -458,7 +458,7 @@ def check_stack(
 
     analyzer = analyzer or stockwiz_analyzer()
     analyzer.configure(load_policy_config(config_dir / f"{stack}.json"))
-    synthesized = synthesize(stack, overrides, root)
+    synthesized = synthesize(stack, overrides, root=root)
     resources = [_from_synth(r) for r in synthesized]
     providers = {
         r.urn: ProviderInfo(type=r.type, name=r.name, urn=r.urn, props=r.inputs)
@@ -470,7 +470,7 @@ def check_stack(
         resources,
         analyzer,
         providers=providers,
-        fallback_provider=default_provider(stack_config(stack, overrides, root)),
+        fallback_provider=default_provider(stack_config(stack, overrides, root=root)),
     )
 
 

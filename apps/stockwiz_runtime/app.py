@@ -11,7 +11,12 @@ from stockwiz_runtime.config import ServiceConfig
 from stockwiz_runtime.health import health, livez, readyz
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, OPENAPI, READINESS_CHECKS, SERVICE_NAME
 from stockwiz_runtime.metrics import METRICS_CONTENT_TYPE, HttpMetrics
-from stockwiz_runtime.middleware import error_middleware, observe_middleware, request_id_middleware
+from stockwiz_runtime.middleware import (
+    deadline_middleware,
+    error_middleware,
+    observe_middleware,
+    request_id_middleware,
+)
 from stockwiz_runtime.openapi import serve_openapi
 
 
@@ -26,7 +31,12 @@ def create_service_app(
 ) -> web.Application:
     """An application with the runtime's middlewares and routes; the service adds its own."""
     app = web.Application(
-        middlewares=[request_id_middleware, observe_middleware, error_middleware],
+        middlewares=[
+            request_id_middleware,
+            deadline_middleware(config.request_timeout),
+            observe_middleware,
+            error_middleware,
+        ],
         client_max_size=config.max_body_bytes,
     )
     app[SERVICE_NAME] = service_name

@@ -7,7 +7,6 @@ cleanup contexts (closing pools) and the process exits 0.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,15 +15,10 @@ import uvloop
 from aiohttp import web
 
 from stockwiz_runtime.config import ConfigError, ServiceConfig, load_config
-from stockwiz_runtime.lifecycle import SELF_STOP, SelfStop
 from stockwiz_runtime.logs import configure_logging
 
 ConfigT = TypeVar("ConfigT", bound=ServiceConfig)
 log = logging.getLogger("stockwiz.server")
-
-
-def _signal_self() -> None:
-    signal.raise_signal(signal.SIGTERM)
 
 
 def serve(
@@ -41,7 +35,6 @@ def serve(
     except ConfigError as exc:
         log.error("%s", exc)
         sys.exit(2)
-    app[SELF_STOP] = SelfStop(_signal_self)
     log.info(
         "starting on %s:%s",
         config.host,
