@@ -280,6 +280,20 @@ REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
         # pulumi-random regenerates on any change of its arguments; pulumi-docker rebuilds in place.
         "random:index/randomPassword:RandomPassword": "*",
         "docker:index/image:Image": "",
+        # Types the program does not declare but the mutation catalogue adds to a copy of it
+        # (tools/mutant_catalogue.py), as a person wiring something new would.
+        "aws:ecr/repositoryPolicy:RepositoryPolicy": "repository",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "role policyArn",
+        # A permission cannot be updated: every argument replaces it.
+        "aws:lambda/permission:Permission": "*",
+        "aws:lambda/functionUrl:FunctionUrl": "functionName qualifier",
+        "aws:sqs/queuePolicy:QueuePolicy": "queueUrl",
+        "aws:secretsmanager/secretPolicy:SecretPolicy": "secretArn",
+        "aws:sns/topicPolicy:TopicPolicy": "arn",
+        "aws:s3/bucket:Bucket": "bucket bucketPrefix objectLockEnabled",
+        "aws:s3/bucketAcl:BucketAcl": "bucket expectedBucketOwner",
+        "aws:s3/bucketPolicy:BucketPolicy": "bucket",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket",
     }.items()
 }
 
