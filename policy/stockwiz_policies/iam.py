@@ -62,8 +62,8 @@ NARROWING_CONDITION_KEYS = (
     "aws:sourceorgid",
 )
 
-# Reading secrets and parameters, decrypting, handing roles to services, assuming roles: on every resource
-# these reach everything of the account, not what the workload owns.
+# Reading secrets and parameters, decrypting, handing roles to services, assuming roles, logging in to
+# databases: on every resource these reach everything of the account, not what the workload owns.
 DEFAULT_SENSITIVE_ACTIONS = [
     "secretsmanager:GetSecretValue",
     "ssm:GetParameter",
@@ -76,10 +76,12 @@ DEFAULT_SENSITIVE_ACTIONS = [
     "iam:PassRole",
     "sts:AssumeRole",
     "s3:GetObject",
+    "rds-db:connect",
 ]
 # The resource part of an ARN that names nothing in particular: "*", or a resource type and "*"
-# (arn:aws:secretsmanager:*:*:secret:*, arn:aws:ssm:eu-west-1:1:parameter/*).
-_EVERY_RESOURCE_PART = re.compile(r"^(?:[A-Za-z0-9_-]+[:/])?\*$")
+# (arn:aws:secretsmanager:*:*:secret:*, arn:aws:ssm:eu-west-1:1:parameter/*), also in several segments
+# (arn:aws:rds-db:*:*:dbuser:*/*: every user of every database).
+_EVERY_RESOURCE_PART = re.compile(r"^(?:[A-Za-z0-9_-]+[:/])?\*(?:/\*)*$")
 
 DEFAULT_FORBIDDEN_MANAGED = [
     "arn:aws:iam::aws:policy/AdministratorAccess",
@@ -251,8 +253,8 @@ def _validate_sensitive_actions(args: ResourceValidationArgs, report: ReportViol
                 report(
                     f"The {label} allows {', '.join(granted)} on {', '.join(everything)} ("
                     f"{_where(statement)}): "
-                    "every secret, parameter, key or role of the account, not just the workload's own. Name "
-                    "the exact ARNs it uses in Resource.",
+                    "every secret, parameter, key, role or database user of the account, not just the "
+                    "workload's own. Name the exact ARNs it uses in Resource.",
                     None,
                 )
 

@@ -123,6 +123,13 @@ def grant(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
             {"iam-no-sensitive-actions-on-all-resources", "iam-no-wildcard-actions"},
         ),
         (grant("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:1:secret:t-AbC"), set()),
+        # IAM database login: on "*" or AWS's example ARN, every user of every database of the account.
+        (grant("rds-db:connect"), {"iam-no-sensitive-actions-on-all-resources"}),
+        (
+            grant("rds-db:connect", "arn:aws:rds-db:eu-west-1:1:dbuser:*/*"),
+            {"iam-no-sensitive-actions-on-all-resources"},
+        ),
+        (grant("rds-db:connect", "arn:aws:rds-db:eu-west-1:1:dbuser:db-ABCDEFGHIJKL/stockwiz_app"), set()),
         (grant("s3:Get*", "arn:aws:s3:::exports/*"), {"iam-no-wildcard-actions"}),
         (grant("sqs:*", "arn:aws:sqs:eu-west-1:1:dlq"), set()),
         (grant("ec2:DescribeNetworkInterfaces"), set()),
