@@ -70,24 +70,24 @@ MUTANTS: list[Mutant] = [
     ),
     Mutant(
         "db-tls-disabled",
-        "the data services connect with DB_SSLMODE=disable",
+        "the data services and their db-setup step connect with DB_SSLMODE=disable",
         "ecs-container-no-unsafe-settings",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, '"DB_SSLMODE": "require",', '"DB_SSLMODE": "disable",'),),
+        (replace(MAIN, '"DB_SSLMODE": "verify-full"}', '"DB_SSLMODE": "disable"}'),),
     ),
     Mutant(
         "db-tls-prefer",
         "DB_SSLMODE=prefer, which silently falls back to plain text",
         "ecs-container-no-unsafe-settings",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, '"DB_SSLMODE": "require",', '"DB_SSLMODE": "prefer",'),),
+        (replace(MAIN, '"DB_SSLMODE": "verify-full"}', '"DB_SSLMODE": "prefer"}'),),
     ),
     Mutant(
         "db-sslmode-dropped",
         "DB_SSLMODE is removed (the services then default to disable)",
         "ecs-container-no-unsafe-settings",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, '"DB_SSLMODE": "require",\n', ""),),
+        (replace(MAIN, ', "DB_SSLMODE": "verify-full"}', "}"),),
     ),
     Mutant(
         "database-url-with-password",
@@ -192,6 +192,32 @@ MUTANTS: list[Mutant] = [
         "ecs-container-not-privileged",
         "aws:ecs/taskDefinition:TaskDefinition",
         (replace(SERVICE, '"essential": True,', '"essential": True,\n            "privileged": True,'),),
+    ),
+    Mutant(
+        "db-setup-writable-root",
+        "the db-setup container gets a writable root filesystem (for the migration tool's files)",
+        "ecs-container-read-only-root",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        (
+            replace(
+                SERVICE,
+                "**locked_down(setup.name),",
+                '**locked_down(setup.name),\n                "readonlyRootFilesystem": False,',
+            ),
+        ),
+    ),
+    Mutant(
+        "db-setup-as-root",
+        "the db-setup container runs as root (user 0) to create its roles",
+        "ecs-container-non-root",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        (
+            replace(
+                SERVICE,
+                "**locked_down(setup.name),",
+                '**locked_down(setup.name),\n                "user": "0",',
+            ),
+        ),
     ),
     Mutant(
         "container-no-log-driver",
@@ -343,6 +369,26 @@ MUTANTS: list[Mutant] = [
             append_main(
                 'aws.iam.RolePolicyAttachment("gateway-admin", role=f"stockwiz-api-gateway-{stack}-task", '
                 'policy_arn="arn:aws:iam::aws:policy/AdministratorAccess")'
+            ),
+        ),
+    ),
+    Mutant(
+        "task-role-db-connect-star",
+        "the data services' task role may rds-db:connect on Resource '*' (any user of any database)",
+        "iam-no-sensitive-actions-on-all-resources",
+        "aws:iam/rolePolicy:RolePolicy",
+        (replace(SERVICE, '"Resource": args.database_user_arn,', '"Resource": "*",'),),
+    ),
+    Mutant(
+        "task-role-db-connect-any-database",
+        "the database user ARN is written as AWS's example, dbuser:*/* (any user of any database)",
+        "iam-no-sensitive-actions-on-all-resources",
+        "aws:iam/rolePolicy:RolePolicy",
+        (
+            replace(
+                DATABASE,
+                'return f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"',
+                'return f"arn:{partition}:rds-db:{region}:{account}:dbuser:*/*"',
             ),
         ),
     ),
@@ -986,6 +1032,13 @@ MUTANTS: list[Mutant] = [
         (replace(LOWSTOCK, "            retention_in_days=args.log_retention_days,\n", ""),),
     ),
     Mutant(
+        "db-log-groups-forever",
+        "the log groups made for RDS's exports (postgresql, upgrade) lose their retention",
+        "cloudwatch-log-retention",
+        "aws:cloudwatch/logGroup:LogGroup",
+        (replace(DATABASE, "                retention_in_days=args.log_retention_days,\n", ""),),
+    ),
+    Mutant(
         "untagged-stack",
         "the provider's default tags lose ManagedBy while the program's own check is bypassed",
         "required-tags",
@@ -1121,11 +1174,19 @@ HARMLESS: list[Mutant] = [
         (replace(SERVICE, '"LOG_LEVEL": "INFO",', '"LOG_LEVEL": "DEBUG",'),),
     ),
     Mutant(
-        "verify-full-tls",
-        "the services verify the database's certificate (verify-full)",
+        "db-timeouts",
+        "the data services get longer database and request deadlines (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, "
+        "DB_POOL_TIMEOUT, REQUEST_TIMEOUT)",
         None,
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, '"DB_SSLMODE": "require",', '"DB_SSLMODE": "verify-full",'),),
+        (
+            replace(
+                MAIN,
+                '"SEED_DEMO_DATA": "false",',
+                '"SEED_DEMO_DATA": "false",\n                "DB_STATEMENT_TIMEOUT": "15",'
+                ' "DB_LOCK_TIMEOUT": "5",\n                "DB_POOL_TIMEOUT": "10", "REQUEST_TIMEOUT": "20",',
+            ),
+        ),
     ),
     Mutant(
         "alarm-thresholds",
@@ -1167,7 +1228,7 @@ HARMLESS: list[Mutant] = [
         "prod alerts a second address",
         None,
         "config",
-        config={"stockwiz:alertEmails": ["ops@example.com", "oncall@example.com"]},
+        config={"stockwiz:alertEmails": ["ops@stockwiz-ops.net", "oncall@stockwiz-ops.net"]},
         stacks=PROD,
     ),
     Mutant(

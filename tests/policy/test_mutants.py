@@ -32,6 +32,8 @@ ISSUE_CLASSES = {
         "lambda-ssm-all-parameters",
         "lambda-kms-decrypt-star",
         "scheduler-pass-role-star",
+        "task-role-db-connect-star",
+        "task-role-db-connect-any-database",
     ],
     "wildcard actions not ending in :*": ["exec-role-wildcard-action", "lambda-ssm-wildcard"],
     "public principals in resource policies": [
