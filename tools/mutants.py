@@ -20,6 +20,7 @@ Mutants run in parallel worker processes, each of which imports Pulumi and the p
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -144,6 +145,13 @@ def _init_worker() -> None:
     _ANALYZER = stockwiz_analyzer()
 
 
+def _init_pool_worker() -> None:
+    """A worker of the pool: the program's own warnings (dev's plain HTTP...) would be printed once per
+    mutant and stack; `make policy` shows them."""
+    logging.getLogger().setLevel(logging.ERROR)
+    _init_worker()
+
+
 def _config_error_key(error: Exception) -> str | None:
     """The setting a StockwizConfigError names. Matched by name: the mutated copy's components package
     defines its own class."""
@@ -204,7 +212,7 @@ def run(mutants: Sequence[Mutant], workers: int | None = None) -> list[Outcome]:
     if workers <= 1 or len(mutants) <= 1:
         return [evaluate(mutant) for mutant in mutants]
     # Spawned, not forked: the parent may hold a running asyncio loop or gRPC state from the SDK.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_pool_worker) as pool:
         return list(pool.map(evaluate, mutants, chunksize=1))
 
 
