@@ -6,8 +6,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# `make run` installs only what the three services import (about a tenth of the development tool chain);
+# every other target installs everything.
+RUN_STAMP := $(VENV)/.installed-run
+SERVICE_REQUIREMENTS := apps/products/requirements.txt apps/inventory/requirements.txt \
+	apps/gateway/requirements.txt
 REQUIREMENTS := requirements-dev.txt constraints.txt requirements.txt policy/requirements.txt \
-	apps/products/requirements.txt apps/inventory/requirements.txt apps/gateway/requirements.txt
+	$(SERVICE_REQUIREMENTS)
+GATEWAY_PORT ?= 8000
+PRODUCTS_PORT ?= 8001
+INVENTORY_PORT ?= 8002
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
@@ -19,14 +27,19 @@ help: ## list the targets
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) $(REQUIREMENTS)
+$(RUN_STAMP): $(PY) constraints.txt $(SERVICE_REQUIREMENTS)
+	$(BIN)/pip install --quiet --disable-pip-version-check $(SERVICE_REQUIREMENTS:%=-r %) -c constraints.txt
+	@touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) $(REQUIREMENTS)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the pinned tool chain
 
-run: $(STAMP) ## run all three services on 127.0.0.1:8000/8001/8002 (Ctrl-C stops them)
-	$(PY) -m tools.devrun
+run: $(RUN_STAMP) ## run all three services on 127.0.0.1:8000/8001/8002 (GATEWAY_PORT=... to change; Ctrl-C stops them)
+	$(PY) -m tools.devrun --gateway-port $(GATEWAY_PORT) --products-port $(PRODUCTS_PORT) \
+		--inventory-port $(INVENTORY_PORT)
 
 lint: $(STAMP) ## ruff and mypy over apps/, components/, policy/
 	$(BIN)/ruff check apps components policy tests tools bootstrap __main__.py

@@ -4,7 +4,10 @@ Starts the product service, then the inventory service (once the products exist,
 its products), then the gateway, each as `python -m <service>` on 127.0.0.1, on an SQLite file under
 data/ unless DATABASE_URL says otherwise, with the demo data seeded once. Their logs are shown with a
 prefix. Ctrl-C or SIGTERM stops all of them (gateway first) and exits 0; if one of them dies, the others
-are stopped and this exits 1 with the last lines the dead one wrote.
+are stopped and this exits 1 with the last lines the dead one wrote. A port that is taken stops it before
+anything starts (exit 2), naming the `make run` setting that moves it.
+
+Only the standard library: `make run` installs the services' requirements and nothing else.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import collections
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +33,8 @@ DEFAULT_DATABASE = REPO / "data" / "stockwiz.db"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 25.0  # above the services' SHUTDOWN_TIMEOUT default of 20 s
 TAIL_LINES = 30
+# The `make run` variable that sets each service's port.
+PORT_SETTINGS = {"gateway": "GATEWAY_PORT", "products": "PRODUCTS_PORT", "inventory": "INVENTORY_PORT"}
 
 
 @dataclass
@@ -176,7 +182,11 @@ class DevRun:
 
     def announce(self) -> None:
         gateway = f"http://127.0.0.1:{self.ports['gateway']}"
-        self.say(f"StockWiz is running: open {gateway}/  (Ctrl-C stops everything)")
+        # The one line a newcomer needs, set apart from the services' JSON logs around it.
+        banner = f"StockWiz is running: open {gateway}/  (Ctrl-C stops everything)"
+        rule = "=" * len(banner)
+        with self._print_lock:
+            print(f"\n{rule}\n{banner}\n{rule}\n", flush=True)
         self.say(f"database: {self.database_url}")
         if os.environ.get("API_TOKENS"):
             self.say("API_TOKENS is set: the API needs 'Authorization: Bearer <token>'; the UI asks for it.")
@@ -191,20 +201,46 @@ class DevRun:
         self.stopping = True
 
 
+def port_problems(ports: dict[str, int]) -> list[str]:
+    """What stops these ports from being served on 127.0.0.1, in words that say how to fix it."""
+    problems = []
+    for name, port in ports.items():
+        setting = PORT_SETTINGS[name]
+        if not 1 <= port <= 65535:
+            problems.append(f"{setting}={port} is not a TCP port (1-65535)")
+            continue
+        others = [other for other, taken in ports.items() if taken == port and other != name]
+        if others:
+            problems.append(f"{setting}={port} is also the {others[0]} port: give each service its own")
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                problems.append(
+                    f"port {port} ({name}) is already in use ({exc.strerror}): stop what listens there "
+                    f"or choose another, e.g. `make run {setting}={port + 1000}`"
+                )
+    return problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.devrun", description=__doc__)
     parser.add_argument("--gateway-port", type=int, default=8000)
     parser.add_argument("--products-port", type=int, default=8001)
     parser.add_argument("--inventory-port", type=int, default=8002)
     args = parser.parse_args(argv)
+    ports = {"gateway": args.gateway_port, "products": args.products_port, "inventory": args.inventory_port}
+    problems = port_problems(ports)
+    if problems:
+        for problem in problems:
+            print(f"devrun: {problem}", file=sys.stderr)
+        return 2
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url:
         DEFAULT_DATABASE.parent.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{DEFAULT_DATABASE}"
-    runner = DevRun(
-        database_url,
-        {"gateway": args.gateway_port, "products": args.products_port, "inventory": args.inventory_port},
-    )
+    runner = DevRun(database_url, ports)
     signal.signal(signal.SIGINT, runner.handle_signal)
     signal.signal(signal.SIGTERM, runner.handle_signal)
     return runner.run()

@@ -18,7 +18,7 @@ from gateway.guard import Guard
 from gateway.handlers import routes
 from gateway.keys import CONFIG, DOWNSTREAM, GATEWAY_METRICS, GUARD, INVENTORY, PRODUCTS, STATIC
 from gateway.metrics import GatewayMetrics
-from gateway.middleware import api_guard_middleware, on_response_prepare
+from gateway.middleware import api_guard_middleware, on_response_prepare, public_instance_middleware
 from gateway.openapi import merge_service_document, openapi_document
 from gateway.ratelimit import RateLimiter
 from gateway.retry import RetryPolicy
@@ -134,6 +134,7 @@ def create_app(config: GatewayConfig) -> web.Application:
         app[READINESS_CHECKS][label] = _readiness(downstream, label)
     app.middlewares.append(cors.middleware())
     app.middlewares.append(api_guard_middleware)
+    app.middlewares.append(public_instance_middleware)
     app.on_response_prepare.append(on_response_prepare)
     app.cleanup_ctx.append(_upstreams_context)
     app.add_routes(routes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import composition
+from gateway import composition, export
 from gateway.keys import DOWNSTREAM, FORWARDED, INVENTORY, PRODUCTS, STATIC
 from gateway.proxy import proxy, upstream_request_headers
 from gateway.upstream import Upstream
@@ -23,6 +23,11 @@ _SUSPICIOUS = ("%2e", "%2f", "%5c")
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
     return request.app[STATIC].response(request, "index.html")
+
+
+@routes.get("/docs")
+async def api_docs(request: web.Request) -> web.Response:
+    return request.app[STATIC].response(request, "docs.html")
 
 
 @routes.get("/static/{name}")
@@ -61,6 +66,15 @@ async def product_with_stock(request: web.Request) -> web.Response:
     return await composition.product_with_stock(
         request.app[PRODUCTS], request.app[INVENTORY], product_id, headers
     )
+
+
+@routes.get(r"/api/export/{name:[a-z]+}.csv")
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    chosen = export.find_export(name)
+    upstream = request.app[PRODUCTS] if chosen.service == "products" else request.app[INVENTORY]
+    headers = upstream_request_headers(request, request[FORWARDED])
+    return await export.stream_export(request, name, upstream, chosen, headers)
 
 
 def _service_path(request: web.Request) -> str:

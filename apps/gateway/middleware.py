@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -10,6 +11,7 @@ from gateway.security import add_security_headers
 from stockwiz_runtime.problems import ProblemError
 
 API_PREFIX = "/api/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 def is_api(path: str) -> bool:
@@ -39,6 +41,32 @@ async def api_guard_middleware(request: web.Request, handler: Handler) -> web.St
             kind="body-too-large",
         )
     return await handler(request)
+
+
+def public_instance(body: bytes, path: str) -> bytes:
+    """The problem with `instance` set to the path the client asked for."""
+    try:
+        problem = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if not isinstance(problem, dict) or "instance" not in problem or problem["instance"] == path:
+        return body
+    return orjson.dumps({**problem, "instance": path})
+
+
+@web.middleware
+async def public_instance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A service names the subject of its problem by its own path (`/products/7`); the client asked for the
+    public one (`/api/products/7`, or `/api/products-full` for a composed view), which is what `instance`
+    must say. Problems are small and whole (never streamed), and only error answers pay for this."""
+    response = await handler(request)
+    if (
+        isinstance(response, web.Response)
+        and response.content_type == PROBLEM_CONTENT_TYPE
+        and isinstance(response.body, bytes)
+    ):
+        response.body = public_instance(response.body, request.path)
+    return response
 
 
 async def on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:

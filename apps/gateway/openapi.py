@@ -78,13 +78,83 @@ def _html(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
+STOCK_EXAMPLE: dict[str, Any] = {
+    "quantity": 35,
+    "warehouse": "Warehouse B",
+    "warehouses": [
+        {"id": 4, "warehouse": "Warehouse B", "quantity": 25, "reorder_point": 30},
+        {"id": 9, "warehouse": "Warehouse A", "quantity": 10, "reorder_point": 30},
+    ],
+}
+EXAMPLES: dict[str, Any] = {
+    "Stock": STOCK_EXAMPLE,
+    "ProductWithStock": {
+        "id": 4,
+        "name": "Monitor 4K",
+        "description": "27-inch 4K monitor",
+        "price": 499.99,
+        "category": "Electronics",
+        "sku": "MON-4K",
+        "created_at": "2026-03-01T09:30:00+00:00",
+        "updated_at": "2026-03-02T14:05:00+00:00",
+        "inventory": STOCK_EXAMPLE,
+    },
+}
+
+
+def _export(operation_id: str, what: str, filters: list[tuple[str, str]]) -> dict[str, Any]:
+    return _secured(
+        {
+            "operationId": operation_id,
+            "summary": f"{what} as CSV (RFC 4180, UTF-8 with a byte-order mark), streamed; text cells that a "
+            "spreadsheet would run as a formula start with an apostrophe.",
+            "tags": ["export"],
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": text,
+                }
+                for name, text in filters
+            ],
+            "responses": oa.responses(
+                {
+                    "200": {
+                        "description": "The CSV file (Content-Disposition: attachment).",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                422,
+            ),
+        }
+    )
+
+
 def openapi_document() -> dict[str, Any]:
     """The gateway's own routes; `merge_service_document` adds the proxied ones when the services answer."""
     product_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
     paths: dict[str, Any] = {
-        "/": {"get": {"summary": "The web UI.", "tags": ["ui"], "responses": {"200": _html("The web UI")}}},
+        "/": {
+            "get": {
+                "operationId": "getWebUi",
+                "summary": "The web UI.",
+                "tags": ["ui"],
+                "responses": {"200": _html("The web UI")},
+            }
+        },
+        "/docs": {
+            "get": {
+                "operationId": "getApiDocs",
+                "summary": "This document as a readable page (operations, parameters, examples, schemas).",
+                "tags": ["ui"],
+                "responses": {"200": _html("The API docs page")},
+            }
+        },
         "/static/{name}": {
             "get": {
+                "operationId": "getStaticAsset",
                 "summary": "Web UI assets, with ETags (If-None-Match answers 304).",
                 "tags": ["ui"],
                 "parameters": [
@@ -101,6 +171,7 @@ def openapi_document() -> dict[str, Any]:
             "parameters": [product_id],
             "get": _secured(
                 {
+                    "operationId": "getProductWithStock",
                     "summary": "One product with its stock (two concurrent backend calls).",
                     "tags": ["composed"],
                     "responses": oa.responses(
@@ -109,9 +180,35 @@ def openapi_document() -> dict[str, Any]:
                 }
             ),
         },
+        "/api/export/products.csv": {
+            "get": _export(
+                "exportProducts",
+                "Every product by id",
+                [("q", "As /api/products: search."), ("category", "As /api/products: exact category.")],
+            )
+        },
+        "/api/export/stock.csv": {
+            "get": _export(
+                "exportStock",
+                "Every stock record by id, with its product's SKU and name",
+                [("product_id", "Only this product."), ("warehouse", "Only this warehouse (exact).")],
+            )
+        },
+        "/api/export/movements.csv": {
+            "get": _export(
+                "exportMovements",
+                "The movement ledger, newest first",
+                [
+                    ("product_id", "Only this product."),
+                    ("warehouse", "Only this warehouse (exact)."),
+                    ("reason", "Only this reason."),
+                ],
+            )
+        },
         "/api/products-full": {
             "get": _secured(
                 {
+                    "operationId": "listProductsWithStock",
                     "summary": "A page of products with their stock; the filters and pagination of "
                     "/api/products. Two backend calls whatever the page size.",
                     "tags": ["composed"],
@@ -138,9 +235,11 @@ def openapi_document() -> dict[str, Any]:
         ),
         paths=paths,
         schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK},
+        examples=EXAMPLES,
     )
     document["paths"]["/health"] = {
         "get": {
+            "operationId": "getHealth",
             "summary": "Health in the earlier StockWiz shape: 200 when both services are ready, else 503.",
             "tags": ["operations"],
             "responses": {"200": oa.ok_json(HEALTH_SCHEMA), "503": oa.ok_json(HEALTH_SCHEMA, "Unhealthy")},

@@ -38,6 +38,16 @@ RECORD_SCHEMA: dict[str, Any] = {
         "version": {"type": "integer", "minimum": 1, "description": "Also the record's ETag."},
     },
 }
+LISTED_RECORD_SCHEMA: dict[str, Any] = {
+    **RECORD_SCHEMA,
+    "description": "A stock record as lists give it: with its product's name and SKU.",
+    "required": [*RECORD_FIELDS, "product_name", "sku"],
+    "properties": {
+        **RECORD_SCHEMA["properties"],
+        "product_name": {"type": ["string", "null"], "description": "null only if the product is gone."},
+        "sku": {"type": ["string", "null"]},
+    },
+}
 MOVEMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "One entry of the append-only ledger; a record's movements sum to its quantity.",
@@ -147,8 +157,11 @@ RECORD_FILTERS = [
 MOVEMENT_FILTERS = [*RECORD_FILTERS, oa.query("reason", {"enum": list(REASONS)}, "Only this reason.")]
 
 
-def _list(items: str, summary: str, parameters: list[dict[str, Any]], *problems: int) -> dict[str, Any]:
+def _list(
+    operation_id: str, items: str, summary: str, parameters: list[dict[str, Any]], *problems: int
+) -> dict[str, Any]:
     return {
+        "operationId": operation_id,
         "summary": summary,
         "parameters": parameters,
         "responses": oa.responses(
@@ -159,19 +172,87 @@ def _list(items: str, summary: str, parameters: list[dict[str, Any]], *problems:
     }
 
 
+RECORD_EXAMPLE: dict[str, Any] = {
+    "id": 4,
+    "product_id": 4,
+    "warehouse": "Warehouse B",
+    "quantity": 25,
+    "reorder_point": 30,
+    "last_updated": "2026-03-02T14:05:00+00:00",
+    "version": 3,
+}
+EXAMPLES: dict[str, Any] = {
+    "InventoryRecord": RECORD_EXAMPLE,
+    "ListedStockRecord": {**RECORD_EXAMPLE, "product_name": "Monitor 4K", "sku": "MON-4K"},
+    "Movement": {
+        "id": 17,
+        "inventory_id": 4,
+        "product_id": 4,
+        "warehouse": "Warehouse B",
+        "delta": -5,
+        "quantity_after": 25,
+        "reason": "ship",
+        "note": None,
+        "reference": "order 1042",
+        "request_id": "0b7f3c1e-2f4d-4a8e-9b61-2d0c5e7a9f13",
+        "created_at": "2026-03-02T14:05:00+00:00",
+    },
+    "ProductStock": {
+        "id": 4,
+        "product_id": 4,
+        "quantity": 35,
+        "warehouse": "Warehouse B",
+        "reorder_point": 30,
+        "last_updated": "2026-03-02T14:05:00+00:00",
+        "warehouses": [
+            RECORD_EXAMPLE,
+            {**RECORD_EXAMPLE, "id": 9, "warehouse": "Warehouse A", "quantity": 10, "version": 1},
+        ],
+    },
+    "StockSummary": {
+        "4": {
+            "quantity": 35,
+            "warehouse": "Warehouse B",
+            "warehouses": [
+                {"id": 4, "warehouse": "Warehouse B", "quantity": 25, "reorder_point": 30},
+                {"id": 9, "warehouse": "Warehouse A", "quantity": 10, "reorder_point": 30},
+            ],
+        }
+    },
+    "TransferResult": {
+        "product_id": 4,
+        "quantity": 10,
+        "from": {**RECORD_EXAMPLE, "quantity": 15, "version": 4},
+        "to": {**RECORD_EXAMPLE, "id": 9, "warehouse": "Warehouse A", "quantity": 20, "version": 2},
+    },
+    "InventoryCreate": {"product_id": 4, "warehouse": "Warehouse B", "quantity": 30, "reorder_point": 30},
+    "InventoryUpdate": {"quantity": 28, "note": "stock count, aisle 3"},
+    "AdjustRequest": {"delta": -5, "reason": "ship", "reference": "order 1042"},
+    "TransferRequest": {
+        "product_id": 4,
+        "from_warehouse": "Warehouse B",
+        "to_warehouse": "Warehouse A",
+        "quantity": 10,
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     record = oa.ok_json(_ref("InventoryRecord"), headers=ETAG)
     paths = {
         "/inventory": {
             "get": _list(
-                "InventoryRecord",
-                "List stock records by id (a bare array; pagination in headers).",
+                "listStockRecords",
+                "ListedStockRecord",
+                "List stock records by id, each with its product's name and SKU (a bare array; pagination "
+                "in headers).",
                 [
                     *RECORD_FILTERS,
                     *oa.PAGING,
                 ],
             ),
             "post": {
+                "operationId": "createStockRecord",
                 "summary": "Create the stock record of a product in a warehouse (a `create` movement).",
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": oa.request_body(InventoryCreate),
@@ -187,13 +268,15 @@ def openapi_document() -> dict[str, Any]:
         },
         "/inventory/low-stock": {
             "get": _list(
-                "InventoryRecord",
-                "Records with quantity <= reorder_point, by id.",
+                "listLowStock",
+                "ListedStockRecord",
+                "Records with quantity <= reorder_point, by id, each with its product's name and SKU.",
                 [*RECORD_FILTERS, *oa.PAGING],
             )
         },
         "/inventory/summary": {
             "get": {
+                "operationId": "getStockSummary",
                 "summary": "Total and per-warehouse stock of several products in one call.",
                 "parameters": [
                     {
@@ -208,10 +291,13 @@ def openapi_document() -> dict[str, Any]:
             }
         },
         "/inventory/movements": {
-            "get": _list("Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *oa.PAGING]),
+            "get": _list(
+                "listMovements", "Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *oa.PAGING]
+            ),
         },
         "/inventory/transfer": {
             "post": {
+                "operationId": "transferStock",
                 "summary": "Move units between two warehouses of a product; the target record is created if "
                 "missing. Both records change or neither does.",
                 "parameters": [IDEMPOTENCY_KEY],
@@ -230,20 +316,27 @@ def openapi_document() -> dict[str, Any]:
         "/inventory/product/{product_id}": {
             "parameters": [oa.path_id("product_id")],
             "get": {
+                "operationId": "getProductStock",
                 "summary": "A product's stock: total, main warehouse, and every warehouse's record.",
                 "responses": oa.responses({"200": oa.ok_json(_ref("ProductStock"))}, 404),
             },
         },
         "/inventory/{id}": {
             "parameters": [oa.path_id()],
-            "get": {"summary": "One stock record.", "responses": oa.responses({"200": record}, 404)},
+            "get": {
+                "operationId": "getStockRecord",
+                "summary": "One stock record.",
+                "responses": oa.responses({"200": record}, 404),
+            },
             "put": {
+                "operationId": "updateStockRecord",
                 "summary": "Set absolute values; a quantity is recorded as a `count` movement.",
                 "parameters": [oa.IF_MATCH],
                 "requestBody": oa.request_body(InventoryUpdate),
                 "responses": oa.responses({"200": record}, 404, 409, 412, 413, 415, 422),
             },
             "delete": {
+                "operationId": "deleteStockRecord",
                 "summary": "Delete a stock record; its units leave the ledger as a `delete` movement.",
                 "parameters": [oa.IF_MATCH],
                 "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 412),
@@ -252,6 +345,7 @@ def openapi_document() -> dict[str, Any]:
         "/inventory/{id}/adjust": {
             "parameters": [oa.path_id()],
             "post": {
+                "operationId": "adjustStock",
                 "summary": "Add or take units atomically; taking more than is there is a 409 and changes "
                 "nothing.",
                 "parameters": [IDEMPOTENCY_KEY],
@@ -270,6 +364,7 @@ def openapi_document() -> dict[str, Any]:
         "/inventory/{id}/movements": {
             "parameters": [oa.path_id()],
             "get": _list(
+                "listStockRecordMovements",
                 "Movement",
                 "A record's ledger, newest first (readable after the record is deleted).",
                 [*MOVEMENT_FILTERS, *oa.PAGING],
@@ -285,10 +380,12 @@ def openapi_document() -> dict[str, Any]:
         paths=paths,
         schemas={
             "InventoryRecord": RECORD_SCHEMA,
+            "ListedStockRecord": LISTED_RECORD_SCHEMA,
             "Movement": MOVEMENT_SCHEMA,
             "ProductStock": PRODUCT_STOCK_SCHEMA,
             "StockSummary": SUMMARY_SCHEMA,
             "TransferResult": TRANSFER_RESULT_SCHEMA,
             **oa.schemas_of(InventoryCreate, InventoryUpdate, AdjustRequest, TransferRequest),
         },
+        examples=EXAMPLES,
     )

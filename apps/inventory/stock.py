@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -198,31 +198,39 @@ def _filters(query: InventoryQuery) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-async def _record_page(db: Database, query: InventoryQuery, *extra: sa.ColumnElement[bool]) -> Page:
+async def _record_page(
+    db: Database,
+    query: InventoryQuery,
+    select: sa.Select[Any],
+    to_json: Callable[[Mapping[Any, Any]], dict[str, Any]],
+    *extra: sa.ColumnElement[bool],
+) -> Page:
     conditions = [*_filters(query), *extra]
-    select_page = (
-        sa.select(*_RECORD_COLUMNS)
-        .where(*conditions)
-        .order_by(inventory.c.id)
-        .limit(query.limit)
-        .offset(query.offset)
-    )
+    select_page = select.where(*conditions).order_by(inventory.c.id).limit(query.limit).offset(query.offset)
     count = sa.select(sa.func.count()).select_from(inventory).where(*conditions)
     async with db.read() as conn:
         rows = (await conn.execute(select_page)).mappings().all()
         total = int(await conn.scalar(count) or 0)
-    return Page([record_json(row) for row in rows], total)
+    return Page([to_json(row) for row in rows], total)
 
 
 LOW_STOCK = inventory.c.quantity <= inventory.c.reorder_point
+# A listed record also names its product, so that an alert, a report or an export needs no call per product.
+_LISTED_SELECT = sa.select(
+    *_RECORD_COLUMNS, products.c.name.label("product_name"), products.c.sku
+).select_from(inventory.outerjoin(products, products.c.id == inventory.c.product_id))
+
+
+def _listed_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {**record_json(row), "product_name": row["product_name"], "sku": row["sku"]}
 
 
 async def list_records(db: Database, query: InventoryQuery) -> Page:
-    return await _record_page(db, query)
+    return await _record_page(db, query, _LISTED_SELECT, _listed_json)
 
 
 async def low_stock(db: Database, query: InventoryQuery) -> Page:
-    return await _record_page(db, query, LOW_STOCK)
+    return await _record_page(db, query, _LISTED_SELECT, _listed_json, LOW_STOCK)
 
 
 async def count_low_stock(db: Database) -> int:

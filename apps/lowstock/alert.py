@@ -25,6 +25,7 @@ class Alert:
     stack: str
     generated_at: datetime
     source_url: str
+    app_url: str
     max_listed: int
 
     def document_json(self) -> str:
@@ -37,6 +38,7 @@ class Alert:
             stack=self.stack,
             generated_at=self.generated_at,
             source_url=self.source_url,
+            app_url=self.app_url,
             max_listed=max_listed,
         )
 
@@ -45,18 +47,29 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _low_line(r: LowRecord) -> str:
+def product_page(app_url: str, product_id: int) -> str:
+    """The web UI's page of a product (the gateway serves the UI at its root)."""
+    return f"{app_url.rstrip('/')}/#/product/{product_id}"
+
+
+def _product(r: LowRecord) -> str:
+    if r.product_name is None:
+        return f"product {r.product_id}"
+    return f"{r.product_name} (SKU {r.sku})" if r.sku else r.product_name
+
+
+def _low_line(r: LowRecord, app_url: str) -> str:
     state = "OUT OF STOCK" if r.out_of_stock else f"quantity {r.quantity}"
     return (
-        f"  - record {r.id}: product {r.product_id} in {r.warehouse}: {state} "
-        f"(reorder point {r.reorder_point})"
+        f"  - {_product(r)} in {r.warehouse}: {state}, reorder point {r.reorder_point}: "
+        f"{product_page(app_url, r.product_id)}"
     )
 
 
-def _recovered_line(r: AnnouncedRecord) -> str:
+def _recovered_line(r: AnnouncedRecord, app_url: str) -> str:
     if r.product_id is None:
-        return f"  - record {r.id}"
-    return f"  - record {r.id}: product {r.product_id} in {r.warehouse}"
+        return f"  - stock record {r.id}"
+    return f"  - product {r.product_id} in {r.warehouse}: {product_page(app_url, r.product_id)}"
 
 
 def _subject(stack: str, changes: Changes) -> str:
@@ -72,18 +85,24 @@ def _subject(stack: str, changes: Changes) -> str:
 
 
 def render(
-    changes: Changes, *, stack: str, generated_at: datetime, source_url: str, max_listed: int = MAX_LISTED
+    changes: Changes,
+    *,
+    stack: str,
+    generated_at: datetime,
+    source_url: str,
+    app_url: str,
+    max_listed: int = MAX_LISTED,
 ) -> Alert:
     lines = [f"StockWiz low-stock report for stack {stack!r} at {generated_at.isoformat()}", ""]
     sections: list[tuple[str, list[str], int]] = [
         (
             "Fell to or below the reorder point",
-            [_low_line(r) for r in changes.became_low],
+            [_low_line(r, app_url) for r in changes.became_low],
             len(changes.became_low),
         ),
         (
             "Recovered (no longer low)",
-            [_recovered_line(r) for r in changes.recovered],
+            [_recovered_line(r, app_url) for r in changes.recovered],
             len(changes.recovered),
         ),
     ]
@@ -106,7 +125,10 @@ def render(
         "type": EVENT_TYPE,
         "stack": stack,
         "generated_at": generated_at.isoformat(),
-        "became_low": [r.as_dict() for r in changes.became_low[:max_listed]],
+        "became_low": [
+            {**r.as_dict(), "url": product_page(app_url, r.product_id)}
+            for r in changes.became_low[:max_listed]
+        ],
         "recovered": [r.as_dict() for r in changes.recovered[:max_listed]],
         "became_low_total": len(changes.became_low),
         "recovered_total": len(changes.recovered),
@@ -122,5 +144,6 @@ def render(
         stack=stack,
         generated_at=generated_at,
         source_url=source_url,
+        app_url=app_url,
         max_listed=max_listed,
     )

@@ -90,6 +90,10 @@ class GatewayClient:
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     @property
+    def app_url(self) -> str:
+        return self.base_url
+
+    @property
     def first_page_url(self) -> str:
         return f"{self.base_url}{LOW_STOCK_PATH}?{urlencode({'limit': self._page_size, 'offset': 0})}"
 

@@ -34,15 +34,26 @@ def _int_field(item: Mapping[str, Any], name: str) -> int:
     return value
 
 
+def _optional_text(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidRecord(f"field {name!r} must be a string or null, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class LowRecord:
-    """One inventory record at or below its reorder point."""
+    """One inventory record at or below its reorder point.
+
+    product_name and sku are None when the inventory service predates them or the product has none."""
 
     id: int
     product_id: int
     warehouse: str
     quantity: int
     reorder_point: int
+    product_name: str | None = None
+    sku: str | None = None
 
     @classmethod
     def from_api(cls, item: object) -> LowRecord:
@@ -57,6 +68,8 @@ class LowRecord:
             warehouse=warehouse,
             quantity=_int_field(item, "quantity"),
             reorder_point=_int_field(item, "reorder_point"),
+            product_name=_optional_text(item, "product_name"),
+            sku=_optional_text(item, "sku"),
         )
 
     @property
@@ -70,6 +83,8 @@ class LowRecord:
             "warehouse": self.warehouse,
             "quantity": self.quantity,
             "reorder_point": self.reorder_point,
+            "product_name": self.product_name,
+            "sku": self.sku,
         }
 
 

@@ -24,6 +24,11 @@ class LowStockSource(Protocol):
     @property
     def first_page_url(self) -> str: ...
 
+    @property
+    def app_url(self) -> str:
+        """Where the web UI is, for links to a product's page."""
+        ...
+
     def fetch(self) -> list[LowRecord]: ...
 
 
@@ -94,7 +99,11 @@ def _run_leased(deps: Collaborators) -> dict[str, Any]:
     changes = diff(previous, current)
     if changes:
         alert = render(
-            changes, stack=deps.stack, generated_at=deps.now(), source_url=deps.source.first_page_url
+            changes,
+            stack=deps.stack,
+            generated_at=deps.now(),
+            source_url=deps.source.first_page_url,
+            app_url=deps.source.app_url,
         )
         # Announce before remembering: a crash in between repeats an alert rather than losing one.
         deps.notifier.publish(alert)

@@ -41,11 +41,35 @@ LIST_PARAMETERS = [
 ]
 
 
+PRODUCT_EXAMPLE: dict[str, Any] = {
+    "id": 4,
+    "name": "Monitor 4K",
+    "description": "27-inch 4K monitor",
+    "price": 499.99,
+    "category": "Electronics",
+    "sku": "MON-4K",
+    "created_at": "2026-03-01T09:30:00+00:00",
+    "updated_at": "2026-03-02T14:05:00+00:00",
+}
+EXAMPLES: dict[str, Any] = {
+    "Product": PRODUCT_EXAMPLE,
+    "ProductCreate": {
+        "name": "Monitor 4K",
+        "description": "27-inch 4K monitor",
+        "price": 499.99,
+        "category": "Electronics",
+        "sku": "MON-4K",
+    },
+    "ProductUpdate": {"price": 459.0, "category": None},
+}
+
+
 def openapi_document() -> dict[str, Any]:
     product = oa.ok_json(PRODUCT_REF, headers=ETAG)
     paths = {
         "/products": {
             "get": {
+                "operationId": "listProducts",
                 "summary": "List products (a bare array; pagination in headers).",
                 "parameters": LIST_PARAMETERS,
                 "responses": oa.responses(
@@ -53,6 +77,7 @@ def openapi_document() -> dict[str, Any]:
                 ),
             },
             "post": {
+                "operationId": "createProduct",
                 "summary": "Create a product.",
                 "requestBody": oa.request_body(ProductCreate),
                 "responses": oa.responses(
@@ -62,6 +87,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "/products/categories": {
             "get": {
+                "operationId": "listCategories",
                 "summary": "Distinct categories with their product counts.",
                 "responses": oa.responses(
                     {
@@ -84,14 +110,20 @@ def openapi_document() -> dict[str, Any]:
         },
         "/products/{id}": {
             "parameters": [oa.path_id()],
-            "get": {"summary": "One product.", "responses": oa.responses({"200": product}, 404)},
+            "get": {
+                "operationId": "getProduct",
+                "summary": "One product.",
+                "responses": oa.responses({"200": product}, 404),
+            },
             "put": {
+                "operationId": "updateProduct",
                 "summary": "Partial update; null clears description, category or sku.",
                 "parameters": [oa.IF_MATCH],
                 "requestBody": oa.request_body(ProductUpdate),
                 "responses": oa.responses({"200": product}, 404, 409, 412, 413, 415, 422),
             },
             "delete": {
+                "operationId": "deleteProduct",
                 "summary": "Delete a product (refused with 409 while it has stock records).",
                 "parameters": [oa.IF_MATCH],
                 "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 409, 412),
@@ -104,4 +136,5 @@ def openapi_document() -> dict[str, Any]:
         description="The product catalogue. Errors are application/problem+json (RFC 9457).",
         paths=paths,
         schemas={"Product": PRODUCT_SCHEMA, **oa.schemas_of(ProductCreate, ProductUpdate)},
+        examples=EXAMPLES,
     )

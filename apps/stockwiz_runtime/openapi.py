@@ -3,6 +3,8 @@ validate requests, so the document cannot drift from what the handlers accept.""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -106,13 +108,27 @@ def ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+# pydantic writes a bound that sits inside a nested Annotated (ProductId = Annotated[StrictInt, Field(ge=1)])
+# under its own keyword, which JSON Schema does not know: validators and generated clients would ignore it.
+_PYDANTIC_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_bounds(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {_PYDANTIC_BOUNDS.get(key, key): _json_schema_bounds(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_json_schema_bounds(item) for item in node]
+    return node
+
+
 def schemas_of(*models: type[BaseModel]) -> dict[str, Any]:
     collected: dict[str, Any] = {}
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         collected.update(schema.pop("$defs", {}))
         collected[model.__name__] = schema
-    return collected
+    bounded: dict[str, Any] = _json_schema_bounds(collected)
+    return bounded
 
 
 def _runtime_paths() -> dict[str, Any]:
@@ -126,6 +142,7 @@ def _runtime_paths() -> dict[str, Any]:
     return {
         "/livez": {
             "get": {
+                "operationId": "getLiveness",
                 "summary": "Liveness: the process serves.",
                 "tags": ["operations"],
                 "responses": {"200": ok_json(status_schema)},
@@ -133,6 +150,7 @@ def _runtime_paths() -> dict[str, Any]:
         },
         "/readyz": {
             "get": {
+                "operationId": "getReadiness",
                 "summary": "Readiness: dependencies answer.",
                 "tags": ["operations"],
                 "responses": {"200": ok_json(checks), "503": ok_json(checks, "Not ready")},
@@ -140,6 +158,7 @@ def _runtime_paths() -> dict[str, Any]:
         },
         "/health": {
             "get": {
+                "operationId": "getHealth",
                 "summary": "Health in the earlier StockWiz shape.",
                 "tags": ["operations"],
                 "responses": {"200": ok_json(health), "503": ok_json(health, "Unhealthy")},
@@ -147,6 +166,7 @@ def _runtime_paths() -> dict[str, Any]:
         },
         "/metrics": {
             "get": {
+                "operationId": "getMetrics",
                 "summary": "Prometheus metrics.",
                 "tags": ["operations"],
                 "responses": {
@@ -159,6 +179,7 @@ def _runtime_paths() -> dict[str, Any]:
         },
         "/openapi.json": {
             "get": {
+                "operationId": "getOpenApiDocument",
                 "summary": "This document.",
                 "tags": ["operations"],
                 "responses": {"200": ok_json({"type": "object"})},
@@ -167,14 +188,46 @@ def _runtime_paths() -> dict[str, Any]:
     }
 
 
+PROBLEM_EXAMPLE: dict[str, Any] = {
+    "type": "urn:stockwiz:problem:insufficient-stock",
+    "title": "Conflict",
+    "status": 409,
+    "detail": "stock record 4 holds 12; cannot take 20",
+    "instance": "/api/inventory/4/adjust",
+    "request_id": "0b7f3c1e-2f4d-4a8e-9b61-2d0c5e7a9f13",
+    "available": 12,
+    "requested": 20,
+}
+
+
 def document(
-    *, title: str, version: str, description: str, paths: dict[str, Any], schemas: dict[str, Any]
+    *,
+    title: str,
+    version: str,
+    description: str,
+    paths: dict[str, Any],
+    schemas: dict[str, Any],
+    examples: Mapping[str, Any],
 ) -> dict[str, Any]:
+    """The document, with one example per component schema (`examples`: schema name -> a valid value).
+
+    Every schema must have an example and every example a schema, so a new schema cannot be published
+    without one; tests/runtime/test_openapi.py checks each example against its schema."""
+    components = {"Problem": PROBLEM_SCHEMA, **schemas}
+    all_examples = {"Problem": PROBLEM_EXAMPLE, **examples}
+    if set(components) != set(all_examples):
+        missing, unknown = set(components) - set(all_examples), set(all_examples) - set(components)
+        raise ValueError(f"OpenAPI examples: missing for {sorted(missing)}, unknown {sorted(unknown)}")
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
         "paths": {**paths, **_runtime_paths()},
-        "components": {"schemas": {"Problem": PROBLEM_SCHEMA, **schemas}},
+        "components": {
+            "schemas": {
+                name: {**copy.deepcopy(schema), "examples": [copy.deepcopy(all_examples[name])]}
+                for name, schema in components.items()
+            }
+        },
     }
 
 

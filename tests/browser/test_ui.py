@@ -207,3 +207,38 @@ def test_the_ui_fits_a_phone(browser: Browser, stack: tuple[Backends, ServicePro
     page.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=True)
     assert watch.errors == [] and watch.dialogs == []
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
+def test_the_api_docs_page_shows_every_operation_with_examples(
+    browser: Browser, stack: tuple[Backends, ServiceProcess], viewport: dict[str, int]
+) -> None:
+    _, gateway = stack
+    page = browser.new_page(viewport=viewport)
+    watch = Watch(page)
+    page.goto(gateway.url + "/docs")
+    # The gateway's own routes and both services' routes under /api, from the served document.
+    expect(page.locator("#docs-state")).to_have_text(re.compile(r"^\d+ operations\.$"))
+    operations = page.locator(".op")
+    count = operations.count()
+    assert count >= 25
+    adjust = page.locator("section.op#adjustStock")
+    expect(adjust.locator(".op-path")).to_have_text("/api/inventory/{id}/adjust")
+    expect(adjust.locator(".method")).to_have_text("POST")
+    expect(adjust).to_contain_text("Needs Authorization: Bearer <token>")
+    expect(adjust.locator("pre.example").first).to_contain_text('"reason": "ship"')
+    expect(page.locator("#schema-Product pre.example")).to_contain_text('"sku": "MON-4K"')
+
+    page.get_by_label("Filter operations").fill("transfer")
+    expect(page.locator("#docs-state")).to_have_text(re.compile(rf"^1 of {count} operations match\.$"))
+    expect(page.locator("section.op#transferStock")).to_be_visible()
+    expect(adjust).to_be_hidden()
+    expect(page.locator("h2.docs-tag", has_text="products")).to_be_hidden()  # no match left in that group
+
+    if viewport["width"] == 390:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"api-docs-{viewport['width']}.png"))
+    assert watch.errors == [] and watch.dialogs == []
+    page.close()

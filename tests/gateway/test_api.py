@@ -156,6 +156,28 @@ async def test_writes_pass_through_with_location_etag_and_idempotency(gateway: G
     assert fresh.status == 200
 
 
+async def test_problems_name_the_public_path_the_client_asked_for(gateway: GatewayClient) -> None:
+    product = await create_product(gateway)
+    record = await add_stock(gateway, product["id"], "Dock", 1)
+    cases = [
+        # proxied: the inventory service's own problem
+        ("POST", f"/api/inventory/{record['id']}/adjust", {"delta": -9, "reason": "ship"}, 409),
+        ("GET", "/api/inventory/9223372036854775807", None, 404),
+        ("PUT", f"/api/products/{product['id']}", {"price": -1}, 422),
+        # composed: the product service's problem passed on as the answer of the composed view
+        ("GET", "/api/products/9223372036854775807", None, 404),
+        ("GET", "/api/products-full?limit=0", None, 422),
+        # the gateway's own problem
+        ("GET", "/api/nothing-here", None, 404),
+    ]
+    for method, path, body, status in cases:
+        response = await gateway.request(method, path, json=body)
+        assert (response.status, response.content_type) == (status, "application/problem+json"), path
+        problem = await response.json()
+        assert problem["instance"] == path.split("?")[0], problem
+        assert problem["request_id"] == response.headers["X-Request-ID"]
+
+
 async def test_tokens_guard_the_real_api(gateway_for: Build, shared_backends: Backends) -> None:
     client = await gateway_for(
         shared_backends.products.url, shared_backends.inventory.url, API_TOKENS=API_TOKENS

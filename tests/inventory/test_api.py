@@ -287,7 +287,15 @@ async def test_low_stock_is_quantity_at_or_below_reorder_point(
     await create_stock(client, product_id, "Warehouse B", 31)
     below = await create_stock(client, other, "Warehouse A", 2, reorder_point=5)
     response = await client.get("/inventory/low-stock")
-    assert [r["id"] for r in await response.json()] == [at["id"], below["id"]]
+    low = await response.json()
+    assert [r["id"] for r in low] == [at["id"], below["id"]]
+    # Each names its product (from the product service's table), so an alert needs no call per product.
+    assert [(r["product_name"], r["sku"]) for r in low] == [("Laptop", "LAP-1"), ("Mouse", None)]
+    listed = await (await client.get("/inventory", params={"product_id": str(product_id)})).json()
+    assert {(r["warehouse"], r["product_name"], r["sku"]) for r in listed} == {
+        ("Warehouse A", "Laptop", "LAP-1"),
+        ("Warehouse B", "Laptop", "LAP-1"),
+    }
     assert response.headers["X-Total-Count"] == "2"
     page = await client.get("/inventory/low-stock", params={"limit": "1"})
     assert [r["id"] for r in await page.json()] == [at["id"]]

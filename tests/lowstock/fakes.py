@@ -27,6 +27,9 @@ def record(
         "reorder_point": reorder_point,
         "last_updated": "2026-01-01T00:00:00+00:00",
         "version": 1,
+        # As the low-stock listing names its product (the inventory service joins the product's row).
+        "product_name": f"Product {record_id}",
+        "sku": f"SKU-{record_id}",
     }
 
 

@@ -17,7 +17,7 @@ from tests.lowstock.fakes import FakeGateway, record
 Invoke = Callable[..., dict[str, Any]]
 
 
-def test_first_run_announces_every_low_record(invoke: Invoke, aws: AwsWorld) -> None:
+def test_first_run_announces_every_low_record(invoke: Invoke, aws: AwsWorld, gateway: FakeGateway) -> None:
     result = invoke()
 
     assert result["status"] == "notified"
@@ -28,8 +28,18 @@ def test_first_run_announces_every_low_record(invoke: Invoke, aws: AwsWorld) -> 
     doc = message["document"]
     assert doc["type"] == "stockwiz.lowstock.changed"
     assert doc["became_low"] == [
-        {"id": 4, "product_id": 4, "warehouse": "Warehouse A", "quantity": 30, "reorder_point": 30}
+        {
+            "id": 4,
+            "product_id": 4,
+            "warehouse": "Warehouse A",
+            "quantity": 30,
+            "reorder_point": 30,
+            "product_name": "Product 4",
+            "sku": "SKU-4",
+            "url": f"{gateway.url}/#/product/4",
+        }
     ]
+
     assert doc["recovered"] == []
     assert (doc["low_total"], doc["out_of_stock_total"]) == (1, 0)
     assert aws.state() == {"schema": 1, "low": [[4, 4, "Warehouse A"]]}

@@ -104,6 +104,15 @@ def test_first_run_notifies_and_a_second_run_without_change_sends_nothing(
     [message] = aws.messages()
     assert ids(message["document"]["became_low"]) == [seeded_low["id"]]
     assert message["document"]["became_low"][0]["product_id"] == seeded_low["product_id"]
+    # The alert names the product from the real services' shared database, and links to its page.
+    assert {
+        k: message["document"]["became_low"][0][k] for k in ("product_name", "sku", "warehouse", "url")
+    } == {
+        "product_name": "Monitor 4K",
+        "sku": "MON-4K",
+        "warehouse": "Warehouse B",
+        "url": f"{services.gateway.url}/#/product/{seeded_low['product_id']}",
+    }
     assert aws.metric("LowStockRecords")["Maximum"] == 1
 
     assert invoke()["status"] == "unchanged"
@@ -177,7 +186,8 @@ def test_make_lambda_invoke_prints_what_it_would_send(services: Services, tmp_pa
     output = first.getvalue()
     assert "=== SNS notification (would publish to stockwiz-alerts-local) ===" in output
     assert "Subject: StockWiz local: low stock, 1 record low" in output
-    assert "quantity 30 (reorder point 30)" in output
+    line = "  - Monitor 4K (SKU MON-4K) in Warehouse B: quantity 30, reorder point 30: "
+    assert f"{line}{services.gateway.url}/#/product/" in output
     assert "LowStockRecords" in output and "[Stack=local]" in output
 
     second = io.StringIO()
