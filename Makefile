@@ -19,7 +19,7 @@ INVENTORY_PORT ?= 8002
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
-.PHONY: help install run test lint fmt pytest lock synth diff policy lambda-invoke bench clean
+.PHONY: help install run test lint fmt pytest lock synth diff policy mutants lambda-invoke bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ diff: $(STAMP) ## offline `pulumi preview` of STACK: BASE=<git ref> against the 
 
 policy: $(STAMP) ## evaluate the CrossGuard pack offline against every stack
 	$(PY) -m tools.policy_check
+
+mutants: $(STAMP) ## mutation test: the pack must reject each mistake of tools/mutant_catalogue.py
+	$(PY) -m tools.mutants $(ARGS)
 
 lambda-invoke: $(STAMP) ## run the low-stock Lambda handler once against the local app (make run)
 	$(PY) -m tools.lambda_invoke

@@ -18,8 +18,9 @@ matched by URN and compared the way the engine and the providers compare them:
   every input that depends on them changes too ("known after apply"), as in a real preview.
 
 Secret inputs are shown as [secret]. The exit status is 0 whatever changes; a program that fails to run on
-either side is an error (exit 2). What it cannot show: anything that depends on the real cloud (drift,
-refresh, a provider's own defaults) and the children a remote component (awsx) would change.
+either side is an error (exit 2). awsx's VPC children are compared with the inputs the model of
+tools/awsx_vpc.py gives them. What it cannot show: anything that depends on the real cloud (drift, refresh,
+a provider's own defaults) and what a newer awsx release would create differently.
 """
 
 from __future__ import annotations
@@ -60,6 +61,32 @@ REPLACE_ON_CHANGE: dict[str, frozenset[str]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
     "aws:ec2/eip:Eip": frozenset({"domain", "publicIpv4Pool", "address"}),
     "aws:ec2/securityGroup:SecurityGroup": frozenset({"name", "namePrefix", "description", "vpcId"}),
+    # The children awsx's VPC creates (tools/awsx_vpc.py models their inputs); the internet gateway moves
+    # between VPCs by detaching and attaching, in place.
+    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}),
+    "aws:ec2/subnet:Subnet": frozenset(
+        {
+            "vpcId",
+            "cidrBlock",
+            "availabilityZone",
+            "availabilityZoneId",
+            "ipv4IpamPoolId",
+            "ipv4NetmaskLength",
+            "ipv6IpamPoolId",
+            "ipv6Native",
+            "ipv6NetmaskLength",
+            "outpostArn",
+        }
+    ),
+    "aws:ec2/routeTable:RouteTable": frozenset({"vpcId"}),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": frozenset({"subnetId", "gatewayId"}),
+    "aws:ec2/route:Route": frozenset(
+        {"routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"}
+    ),
+    "aws:ec2/natGateway:NatGateway": frozenset(
+        {"allocationId", "subnetId", "connectivityType", "privateIp", "secondaryPrivateIpAddressCount"}
+    ),
+    "aws:ec2/internetGateway:InternetGateway": frozenset(),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": frozenset({"repository"}),
     "aws:ecr/repository:Repository": frozenset({"name", "encryptionConfigurations"}),
     "aws:ecs/cluster:Cluster": frozenset({"name"}),
@@ -164,7 +191,7 @@ def _synthesize_here(root: Path, stack: str, pushed_images: Registry) -> list[di
     sys.path[:0] = [str(root), str(root / "apps")]
     os.chdir(root)  # relative paths in the program (the Docker build context) are the project's
     mocks.ROOT = root
-    synthesis = mocks.synthesize_stack(stack, pushed_images=pushed_images)
+    synthesis = mocks.synthesize_stack(stack, pushed_images=pushed_images, root=root)
     return [resource.to_json() for resource in synthesis.resources]
 
 

@@ -9,8 +9,9 @@ policy check (tools/policy_check.py):
 The configuration comes from the real `Pulumi.yaml` defaults and `Pulumi.<stack>.yaml`, as the CLI would
 merge them. The mocks answer like the providers would: computed outputs (ARNs, ids, DNS names, digests) are
 added to the echoed inputs of AWS resources; awsx's VPC component answers with its own camelCase outputs
-(never its inputs) and with references to child resources it "created"; invokes the program does not
-declare here fail loudly instead of silently returning nothing.
+(never its inputs) and registers the children awsx would create, with the inputs awsx gives them
+(tools/awsx_vpc.py); invokes the program does not declare here fail loudly instead of silently returning
+nothing.
 
 Every synthesis runs in a fresh Pulumi runtime (new settings, root stack, config and event loop), so dev
 and prod can be synthesized one after the other in the same process.
@@ -38,6 +39,19 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
+
+from tools.awsx_vpc import (
+    EIP,
+    INTERNET_GATEWAY,
+    NAT_GATEWAY,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    SUBNET,
+    VPC,
+    Child,
+    plan_vpc,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "stockwiz"
@@ -114,16 +128,16 @@ STAND_INS: Final[Mapping[str, Mapping[str, Any]]] = {
 
 
 def stack_config(
-    stack: str, overrides: Mapping[str, Any] | None = None, *, stand_ins: bool = True
+    stack: str, overrides: Mapping[str, Any] | None = None, *, stand_ins: bool = True, root: Path = ROOT
 ) -> dict[str, str]:
     """The config map `pulumi up` would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml.
 
     Values are encoded as the CLI encodes them (strings; JSON for lists and objects); the stand-ins for the
     user's own values come next (unless `stand_ins` is False), `overrides` last; a value of None removes
-    the key.
+    the key. `root` is the project directory (a mutated copy in tools/mutants.py).
     """
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise FileNotFoundError(f"no stack file {stack_file.name}; stacks here: {', '.join(STACKS)}")
     values: dict[str, Any] = {}
@@ -266,6 +280,20 @@ REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
         # pulumi-random regenerates on any change of its arguments; pulumi-docker rebuilds in place.
         "random:index/randomPassword:RandomPassword": "*",
         "docker:index/image:Image": "",
+        # Types the program does not declare but the mutation catalogue adds to a copy of it
+        # (tools/mutant_catalogue.py), as a person wiring something new would.
+        "aws:ecr/repositoryPolicy:RepositoryPolicy": "repository",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "role policyArn",
+        # A permission cannot be updated: every argument replaces it.
+        "aws:lambda/permission:Permission": "*",
+        "aws:lambda/functionUrl:FunctionUrl": "functionName qualifier",
+        "aws:sqs/queuePolicy:QueuePolicy": "queueUrl",
+        "aws:secretsmanager/secretPolicy:SecretPolicy": "secretArn",
+        "aws:sns/topicPolicy:TopicPolicy": "arn",
+        "aws:s3/bucket:Bucket": "bucket bucketPrefix objectLockEnabled",
+        "aws:s3/bucketAcl:BucketAcl": "bucket expectedBucketOwner",
+        "aws:s3/bucketPolicy:BucketPolicy": "bucket",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket",
     }.items()
 }
 
@@ -826,110 +854,69 @@ class StockwizMocks(pulumi.runtime.Mocks):
     # -- awsx ---------------------------------------------------------------------------------------------
 
     def _awsx_vpc(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The outputs awsx.ec2.Vpc reports: ids, layout and references to the resources it creates."""
-        zones = inputs.get("availabilityZoneNames") or [
-            f"{self.region}{letter}" for letter in "abcdef"[: int(inputs.get("numberOfAvailabilityZones", 3))]
-        ]
-        nat = inputs.get("natGateways") or {"strategy": "OnePerAz"}
-        nat_count = {"None": 0, "Single": 1, "OnePerAz": len(zones)}[nat["strategy"]]
-        allocation_ids = nat.get("elasticIpAllocationIds") or []
+        """awsx.ec2.Vpc: register the children awsx would create (tools/awsx_vpc.py), with their inputs, and
+        answer with the component's own camelCase outputs (never its inputs) referring to them."""
+        plan = plan_vpc(name, inputs, self.region, scope=self.stack)
         parent_type = "awsx:ec2:Vpc"
-        # A new CIDR block replaces the VPC (cidr_block is ForceNew) and with it every subnet and NAT gateway.
-        cidr = str(inputs.get("cidrBlock", "10.0.0.0/16"))
-        vpc_id = "vpc-" + _digest(self.stack, name, cidr)
+        assert self.monitor is not None
+        urns = {(parent_type, name): self.monitor.urn_by_name[(parent_type, name)]}
+        refs: dict[tuple[str, str], dict[str, Any]] = {}
+        for planned in plan.children:
+            parent_urn = urns[planned.parent or (parent_type, name)]
+            refs[planned.key], urns[planned.key] = self._child_reference(parent_urn, planned)
 
-        def child(typ: str, child_name: str, state: dict[str, Any]) -> dict[str, Any]:
-            return self._child_reference(name, parent_type, typ, child_name, state)
+        def all_of(type_token: str) -> list[dict[str, Any]]:
+            return [refs[child.key] for child in plan.of_type(type_token)]
 
-        subnets: dict[str, list[dict[str, Any]]] = {"private": [], "public": []}
-        ids: dict[str, list[str]] = {"private": [], "public": []}
-        for index, zone in enumerate(zones):
-            for kind in ("private", "public"):
-                subnet_name = f"{name}-{kind}-{index + 1}"
-                subnet_id = "subnet-" + _digest(self.stack, subnet_name, cidr)
-                ids[kind].append(subnet_id)
-                subnets[kind].append(
-                    child(
-                        "aws:ec2/subnet:Subnet",
-                        subnet_name,
-                        {
-                            "id": subnet_id,
-                            "vpcId": vpc_id,
-                            "availabilityZone": zone,
-                            "mapPublicIpOnLaunch": kind == "public",
-                        },
-                    )
-                )
-        nat_gateways = [
-            child(
-                "aws:ec2/natGateway:NatGateway",
-                f"{name}-{index + 1}",
-                {
-                    "id": "nat-" + _digest(self.stack, name, str(index), cidr),
-                    "subnetId": ids["public"][index],
-                    "allocationId": allocation_ids[index] if index < len(allocation_ids) else None,
-                },
-            )
-            for index in range(nat_count)
-        ]
+        subnets = {
+            kind: [refs[(SUBNET, s.name)] for s in plan.subnets if s.type == kind]
+            for kind in ("Public", "Private", "Isolated")
+        }
+        [vpc] = plan.of_type(VPC)
         return {
-            "vpcId": vpc_id,
-            "vpc": child(
-                "aws:ec2/vpc:Vpc",
-                name,
-                {
-                    "id": vpc_id,
-                    "cidrBlock": inputs.get("cidrBlock", "10.0.0.0/16"),
-                    "enableDnsHostnames": inputs.get("enableDnsHostnames", True),
-                },
-            ),
-            "privateSubnetIds": ids["private"],
-            "publicSubnetIds": ids["public"],
-            "isolatedSubnetIds": [],
-            "privateSubnets": subnets["private"],
-            "publicSubnets": subnets["public"],
-            "isolatedSubnets": [],
-            "subnets": subnets["private"] + subnets["public"],
-            "natGateways": nat_gateways,
-            # awsx creates EIPs only when it is not handed allocation ids (the program always hands them).
-            "eips": [],
-            "internetGateway": child(
-                "aws:ec2/internetGateway:InternetGateway", name, {"id": "igw-" + _digest(name)}
-            ),
-            "subnetLayout": [
-                {"type": "Private", "cidrMask": 19, "name": "private"},
-                {"type": "Public", "cidrMask": 20, "name": "public"},
-            ],
-            "routeTables": [],
-            "routeTableAssociations": [],
-            "routes": [],
+            "vpcId": vpc.id,
+            "vpc": refs[vpc.key],
+            "privateSubnetIds": plan.ids("Private"),
+            "publicSubnetIds": plan.ids("Public"),
+            "isolatedSubnetIds": plan.ids("Isolated"),
+            "privateSubnets": subnets["Private"],
+            "publicSubnets": subnets["Public"],
+            "isolatedSubnets": subnets["Isolated"],
+            "subnets": all_of(SUBNET),
+            "natGateways": all_of(NAT_GATEWAY),
+            "eips": all_of(EIP),
+            "internetGateway": all_of(INTERNET_GATEWAY)[0],
+            "subnetLayout": plan.layout,
+            "routeTables": all_of(ROUTE_TABLE),
+            "routeTableAssociations": all_of(ROUTE_TABLE_ASSOCIATION),
+            "routes": all_of(ROUTE),
             "vpcEndpoints": [],
         }
 
-    def _child_reference(
-        self, parent_name: str, parent_type: str, typ: str, name: str, state: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Register a resource a remote component created and return the reference the engine would send."""
+    def _child_reference(self, parent_urn: str, child: Child) -> tuple[dict[str, Any], str]:
+        """Register a resource a remote component created, with the inputs it gave it and the outputs the
+        AWS provider would report; return the reference the engine would send, and its URN."""
         assert self.monitor is not None
-        parent_urn = self.monitor.urn_by_name[(parent_type, parent_name)]
-        qualified = parent_urn.split("::")[2]
-        urn = f"urn:pulumi:{self.stack}::{PROJECT}::{qualified}${typ}::{name}"
-        resource_id = str(state["id"])
-        outputs = {**state, "tags": {"Name": name}, "tagsAll": {**self.default_tags, "Name": name}}
-        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, outputs)
+        urn = self.monitor.make_urn(parent_urn, child.type, child.name)
+        outputs = dict(child.inputs)
+        outputs.update(self._computed(child.type, child.name, child.id, child.inputs))
+        outputs["id"] = child.id
+        if "tags" in child.inputs:
+            outputs["tagsAll"] = {**self.default_tags, **child.inputs["tags"]}
+        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, child.id, outputs)
         self.recorder.resources[urn] = SynthResource(
-            type=typ,
-            name=name,
+            type=child.type,
+            name=child.name,
             urn=urn,
             parent=parent_urn,
             custom=True,
-            id=resource_id,
+            id=child.id,
             provider=None,
-            inputs={},
+            inputs=_plain(child.inputs)[0],
             outputs=_plain(outputs)[0],
         )
         self.recorder.order.append(urn)
-        return {_SIG_KEY: _RESOURCE_SIG, "urn": urn, "id": resource_id, "packageVersion": ""}
+        return {_SIG_KEY: _RESOURCE_SIG, "urn": urn, "id": child.id, "packageVersion": ""}, urn
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1192,12 +1179,27 @@ def _fresh_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         asyncio.set_event_loop(previous)
 
 
+@contextmanager
+def _deep_stack(limit: int = 20000) -> Iterator[None]:
+    """Room for the inline executor's nesting: every monitor call runs inside the coroutine awaiting it, and
+    the SDK's re-entrant `_sync_await` nests again, so the Python stack grows with the number of resources
+    registered from within applies and components (awsx's VPC children, a dozen ingress rules). Past the
+    default 1000 frames a registration fails with a RecursionError that hides its cause."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
 def run_program(
     stack: str,
     program: Callable[[], None],
     overrides: Mapping[str, Any] | None = None,
     *,
     executor: ThreadPoolExecutor | None = None,
+    root: Path = ROOT,
     prior: Synthesis | None = None,
     stand_ins: bool = True,
     pushed_images: Mapping[str, Mapping[str, str]] | None = None,
@@ -1209,7 +1211,7 @@ def run_program(
     it is needed. With `prior` (an earlier run's result) the run models a second `pulumi up` on the state
     the first left: `steps` and `refusals` tell what would be replaced and what AWS would refuse.
     """
-    config = stack_config(stack, overrides, stand_ins=stand_ins)
+    config = stack_config(stack, overrides, stand_ins=stand_ins, root=root)
     region = config.get("aws:region", "eu-west-1")
     default_tags = json.loads(config.get("aws:defaultTags", "{}")).get("tags", {})
     recorder = _Recorder()
@@ -1217,15 +1219,15 @@ def run_program(
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
-    with _fresh_runtime(loop):
+    with _fresh_runtime(loop), _deep_stack():
         set_all_config(config)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        root = pulumi_settings.get_root_resource()
-        assert isinstance(root, pulumi.runtime.stack.Stack)
+        stack_root = pulumi_settings.get_root_resource()
+        assert isinstance(stack_root, pulumi.runtime.stack.Stack)
 
         async def run_and_collect() -> dict[str, Any]:
             await run_pulumi_func(program)
-            resolved = await pulumi.Output.from_input(root.outputs).future(with_unknowns=True)
+            resolved = await pulumi.Output.from_input(stack_root.outputs).future(with_unknowns=True)
             return dict(resolved or {})
 
         exports = loop.run_until_complete(run_and_collect())
@@ -1267,20 +1269,58 @@ def synthesize_stack(
     prior: Synthesis | None = None,
     stand_ins: bool = True,
     pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+    root: Path = ROOT,
 ) -> Synthesis:
     """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`
     (after a run `prior`, as the next `pulumi up` on its state), in an account whose ECR repositories
-    already hold `pushed_images` (repository -> tag -> digest)."""
+    already hold `pushed_images` (repository -> tag -> digest).
+
+    `root` is the project directory; for another one than this checkout (a mutated copy), its `components`
+    package is imported instead of ours for the run, and forgotten afterwards.
+    """
 
     def program() -> None:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
+        runpy.run_path(str(root / "__main__.py"), run_name="__pulumi_program__")
 
-    return run_program(
-        stack, program, overrides, prior=prior, stand_ins=stand_ins, pushed_images=pushed_images
-    )
+    def run() -> Synthesis:
+        return run_program(
+            stack,
+            program,
+            overrides,
+            root=root,
+            prior=prior,
+            stand_ins=stand_ins,
+            pushed_images=pushed_images,
+        )
+
+    if root == ROOT:
+        return run()
+    with _project_on_path(root):
+        return run()
 
 
-def synthesize(stack: str, overrides: Mapping[str, Any] | None = None) -> list[SynthResource]:
+@contextmanager
+def _project_on_path(root: Path) -> Iterator[None]:
+    """Import `components` from `root` for the run; afterwards this checkout's modules are back, the very
+    same objects (code holding `components.config.StockwizConfigError` keeps matching what is raised)."""
+
+    def take() -> dict[str, Any]:
+        names = [n for n in sys.modules if n == "components" or n.startswith("components.")]
+        return {name: sys.modules.pop(name) for name in names}
+
+    ours = take()
+    sys.path.insert(0, str(root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(root))
+        take()
+        sys.modules.update(ours)
+
+
+def synthesize(
+    stack: str, overrides: Mapping[str, Any] | None = None, *, root: Path = ROOT
+) -> list[SynthResource]:
     """The resources `pulumi up` would register for `stack`: the stack resource (outputs = exports) first,
     then every component and custom resource in registration order."""
-    return synthesize_stack(stack, overrides).resources
+    return synthesize_stack(stack, overrides, root=root).resources

@@ -13,10 +13,23 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import pulumi
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
 
+# Stacks that hold production data and serve real users; rules that only such stacks must pass read this
+# list from their `protectedStacks` config property.
+DEFAULT_PROTECTED_STACKS = ["prod"]
+PROTECTED_STACKS_PROPERTY: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": DEFAULT_PROTECTED_STACKS,
+    "description": "Stacks this rule applies to (it is not applicable elsewhere).",
+}
+
 __all__ = [
+    "DEFAULT_PROTECTED_STACKS",
+    "PROTECTED_STACKS_PROPERTY",
     "UnknownValueError",
     "as_bool",
     "as_int",
@@ -29,6 +42,7 @@ __all__ = [
     "json_document",
     "known",
     "present",
+    "protected_stack",
     "references",
     "resource_label",
     "string_values",
@@ -140,6 +154,16 @@ def config_value(config: Mapping[str, Any], key: str, default: Any) -> Any:
     """A policy config property; the engine fills schema defaults, `default` covers callers that do not."""
     value = config.get(key)
     return default if value is None else value
+
+
+def protected_stack(config: Mapping[str, Any]) -> tuple[str, bool]:
+    """The stack being previewed, and whether it is one of the rule's `protectedStacks`.
+
+    The CLI starts the pack with PULUMI_STACK set and the SDK configures the runtime from it before every
+    analysis, so `pulumi.get_stack()` is the stack being previewed.
+    """
+    stack = pulumi.get_stack()
+    return stack, stack in list(config_value(config, "protectedStacks", DEFAULT_PROTECTED_STACKS))
 
 
 def resource_label(resource: PolicyResource) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -33,6 +36,7 @@ ECS_SERVICE = "aws:ecs/service:Service"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 LAMBDA_URL = "aws:lambda/functionUrl:FunctionUrl"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 LAMBDA_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
@@ -43,6 +47,8 @@ ROOT_USERS = ("0", "root")
 DEFAULT_SECRET_WORDS = [
     "PASSWORD",
     "PASSWD",
+    "PASS",
+    "PWD",
     "PASSPHRASE",
     "SECRET",
     "SECRETS",
@@ -56,6 +62,43 @@ DEFAULT_SECRET_WORDS = [
 ]
 # A name ending in one of these carries a reference to a secret, not the secret itself.
 DEFAULT_REFERENCE_SUFFIXES = ["_ARN", "_NAME", "_FILE"]
+# A name ending in one of these is a setting about a secret (IDEMPOTENCY_KEY_TTL_HOURS, TOKEN_TTL_SECONDS):
+# with a number or a boolean as its value it carries no secret.
+DEFAULT_QUANTITY_SUFFIXES = [
+    "TTL",
+    "HOURS",
+    "MINUTES",
+    "SECONDS",
+    "DAYS",
+    "MS",
+    "TIMEOUT",
+    "LENGTH",
+    "SIZE",
+    "BYTES",
+    "COUNT",
+    "LIMIT",
+    "ENABLED",
+]
+_QUANTITY_VALUE = re.compile(r"^(\d+(\.\d+)?|true|false)$", re.IGNORECASE)
+# Values that are secrets whatever the variable is called.
+SECRET_VALUE_PATTERNS = [
+    ("a URL with a password", re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^@\s/]+@", re.IGNORECASE)),
+    (
+        "a URL with a credential in its query",
+        re.compile(r"[?&](password|passwd|pwd|token|secret|api[_-]?key|access[_-]?token|sig)=[^&\s]+", re.I),
+    ),
+    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a Stripe key", re.compile(r"\b[sr]k_(live|test)_[A-Za-z0-9]{16,}")),
+]
+_TOKEN_ALPHABET = re.compile(r"^[A-Za-z0-9+/=_-]+$")
+# Random tokens of 20 or more characters from a large alphabet carry about 4 bits or more per character;
+# identifiers, words and version strings carry far less.
+TOKEN_MIN_LENGTH = 20
+TOKEN_MIN_BITS_PER_CHAR = 3.5
 
 # Runtimes AWS supports for new functions and does not plan to deprecate before 2027 (Lambda runtime
 # deprecation schedule); review this list when AWS announces deprecations.
@@ -152,19 +195,143 @@ def secret_looking(name: str, words: list[str], suffixes: list[str]) -> bool:
     return any(len(word) >= 6 and word in upper for word in word_set)
 
 
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def secret_value(value: str) -> str | None:
+    """What kind of secret `value` looks like (a URL with a password, a token...), or None."""
+    for what, pattern in SECRET_VALUE_PATTERNS:
+        if pattern.search(value):
+            return what
+    if (
+        len(value) >= TOKEN_MIN_LENGTH
+        and not value.startswith("/")  # a path (an SSM parameter name), not a token
+        and _TOKEN_ALPHABET.match(value)
+        and re.search(r"[0-9]", value)
+        and re.search(r"[A-Za-z]", value)
+        and _entropy(value) >= TOKEN_MIN_BITS_PER_CHAR
+    ):
+        return "a random token"
+    return None
+
+
+@dataclass(frozen=True)
+class SecretRules:
+    words: list[str]
+    suffixes: list[str]
+    quantities: list[str]
+    allowed: set[str]
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> SecretRules:
+        return cls(
+            list(config_value(config, "secretWords", DEFAULT_SECRET_WORDS)),
+            list(config_value(config, "referenceSuffixes", DEFAULT_REFERENCE_SUFFIXES)),
+            list(config_value(config, "quantitySuffixes", DEFAULT_QUANTITY_SUFFIXES)),
+            set(config_value(config, "allowedNames", [])),
+        )
+
+    def problem(self, name: str, value: Any) -> str | None:
+        """Why the variable `name`=`value` carries a secret in plain text, or None."""
+        if not name or name in self.allowed:
+            return None
+        text = value if isinstance(value, str) else ""
+        kind = secret_value(text)
+        if kind is not None:
+            return f"its value is {kind}"
+        last = re.split(r"[^A-Z0-9]+", name.upper())[-1]
+        if last in {q.upper() for q in self.quantities} and _QUANTITY_VALUE.match(text.strip()):
+            return None
+        if secret_looking(name, self.words, self.suffixes):
+            return "its name says it is a secret"
+        return None
+
+
+_MOVE_TO_SECRETS = (
+    "Move it to `secrets` with valueFrom a Secrets Manager secret or SSM SecureString parameter (for a "
+    "connection URL, pass the host in the environment and the password as a secret)."
+)
+
+
 def _validate_no_secret_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    config = args.get_config()
-    words = list(config_value(config, "secretWords", DEFAULT_SECRET_WORDS))
-    suffixes = list(config_value(config, "referenceSuffixes", DEFAULT_REFERENCE_SUFFIXES))
-    allowed = set(config_value(config, "allowedNames", []))
+    rules = SecretRules.of(args.get_config())
     for container in containers(args):
         for variable in iter_mappings(container.get("environment")):
             name = str(variable.get("name") or "")
-            if name and name not in allowed and secret_looking(name, words, suffixes):
+            problem = rules.problem(name, variable.get("value"))
+            if problem:
                 report(
-                    f"Container {_container_name(container)!r} passes {name!r} in plain environment, "
-                    "where anyone who can describe the task definition reads it. Move it to `secrets` "
-                    "with valueFrom a Secrets Manager secret or SSM SecureString parameter.",
+                    f"Container {_container_name(container)!r} passes {name!r} in plain environment "
+                    f"({problem}), where anyone who can describe the task definition reads it. "
+                    + _MOVE_TO_SECRETS,
+                    None,
+                )
+
+
+def _validate_lambda_no_secret_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != LAMBDA_FUNCTION:
+        return
+    rules = SecretRules.of(args.get_config())
+    variables = as_mapping(as_mapping(args.props.get("environment")).get("variables"))
+    for name in variables:
+        problem = rules.problem(str(name), known(variables, name))
+        if problem:
+            report(
+                f"The function's environment holds {name!r} ({problem}): anyone who can read the function's "
+                "configuration reads it, and it is stored with every version. Keep the secret in Secrets "
+                "Manager, pass its ARN (a name ending in _ARN) and read it at run time.",
+                None,
+            )
+
+
+# Settings that must never reach AWS: each listed name is refused unless its value is one of the "off"
+# spellings the services accept (pydantic booleans).
+DEFAULT_FORBIDDEN_SETTINGS = ["ALLOW_OPEN", "CHAOS_ENABLED"]
+_OFF_VALUES = ("", "0", "false", "f", "no", "n", "off")
+DEFAULT_DATABASE_SSL_MODES = ["require", "verify-ca", "verify-full"]
+# The services' default DB_SSLMODE (apps/stockwiz_runtime/db.py) is "disable": a database client without
+# it speaks plain text.
+SERVICE_DEFAULT_SSL_MODE = "disable"
+
+
+def _validate_unsafe_settings(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    forbidden = list(config_value(config, "forbiddenSettings", DEFAULT_FORBIDDEN_SETTINGS))
+    modes = list(config_value(config, "databaseSslModes", DEFAULT_DATABASE_SSL_MODES))
+    for container in containers(args):
+        env = {
+            str(v.get("name")): str(v.get("value") if v.get("value") is not None else "")
+            for v in iter_mappings(container.get("environment"))
+        }
+        label = _container_name(container)
+        for name in forbidden:
+            if name in env and env[name].strip().lower() not in _OFF_VALUES:
+                report(
+                    f"Container {label!r} sets {name}={env[name]!r}. That switch is for a developer's "
+                    "machine (no authentication, fault injection) and must never reach AWS: remove it or set "
+                    "it to 'false'.",
+                    None,
+                )
+        if "DB_HOST" in env:
+            mode = env.get("DB_SSLMODE") or SERVICE_DEFAULT_SSL_MODE
+            if mode not in modes:
+                report(
+                    f"Container {label!r} connects to the database with DB_SSLMODE={mode!r}"
+                    f"{'' if 'DB_SSLMODE' in env else ' (the services default when it is unset)'}: "
+                    f"credentials and data cross the network in clear text. Set DB_SSLMODE to one of "
+                    f"{', '.join(modes)}.",
+                    None,
+                )
+        url = env.get("DATABASE_URL")
+        if url:
+            found = re.search(r"[?&]sslmode=([a-z-]+)", url)
+            mode = found.group(1) if found else SERVICE_DEFAULT_SSL_MODE
+            if mode not in modes:
+                report(
+                    f"Container {label!r} connects with DATABASE_URL without TLS (sslmode={mode}). Add "
+                    f"sslmode={modes[0]} (and keep the password out of the URL).",
                     None,
                 )
 
@@ -208,6 +375,21 @@ def _validate_circuit_breaker(args: ResourceValidationArgs, report: ReportViolat
         report(
             "A failing deployment would keep replacing tasks forever. Set deploymentCircuitBreaker "
             "enable=True and rollback=True so ECS stops it and returns to the last working revision.",
+            None,
+        )
+
+
+def _validate_container_insights(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != ECS_CLUSTER:
+        return
+    settings = {
+        known(setting, "name"): known(setting, "value")
+        for setting in iter_mappings(args.props.get("settings"))
+    }
+    if settings.get("containerInsights") not in ("enabled", "enhanced"):
+        report(
+            "Container Insights is off, so the running-task alarms see no data and per-task CPU and memory "
+            "are invisible. Set settings=[{name: 'containerInsights', value: 'enabled'}].",
             None,
         )
 
@@ -324,6 +506,35 @@ def _has_on_failure(config: PolicyResource, function: PolicyResource) -> bool:
 
 
 _CONTAINER_NOTE = " (every container of every ECS task definition)"
+_SECRET_SCHEMA = PolicyConfigSchema(
+    properties={
+        "secretWords": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_SECRET_WORDS,
+            "description": "Words that mark an environment variable name as secret.",
+        },
+        "referenceSuffixes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_REFERENCE_SUFFIXES,
+            "description": "Name endings that mark a reference to a secret (an ARN), not a secret.",
+        },
+        "allowedNames": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Exact variable names reviewed and allowed despite matching a word.",
+        },
+        "quantitySuffixes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_QUANTITY_SUFFIXES,
+            "description": "Last name segments of settings about a secret (TTL, HOURS...), allowed "
+            "with a number or boolean value.",
+        },
+    }
+)
 
 POLICIES = [
     ResourceValidationPolicy(
@@ -360,25 +571,28 @@ POLICIES = [
         name="ecs-container-no-secret-environment",
         description="Secret-looking names are passed as `secrets`, never in plain `environment`.",
         validate=_validate_no_secret_environment,
+        config_schema=_SECRET_SCHEMA,
+    ),
+    ResourceValidationPolicy(
+        name="ecs-container-no-unsafe-settings",
+        description="Containers never run with developer switches on (ALLOW_OPEN, CHAOS_ENABLED) or with "
+        "database TLS off" + _CONTAINER_NOTE + ".",
+        validate=_validate_unsafe_settings,
         config_schema=PolicyConfigSchema(
             properties={
-                "secretWords": {
+                "forbiddenSettings": {
                     "type": "array",
                     "items": {"type": "string"},
-                    "default": DEFAULT_SECRET_WORDS,
-                    "description": "Words that mark an environment variable name as secret.",
+                    "default": DEFAULT_FORBIDDEN_SETTINGS,
+                    "description": "Variables that must be absent or false.",
                 },
-                "referenceSuffixes": {
+                "databaseSslModes": {
                     "type": "array",
                     "items": {"type": "string"},
-                    "default": DEFAULT_REFERENCE_SUFFIXES,
-                    "description": "Name endings that mark a reference to a secret (an ARN), not a secret.",
-                },
-                "allowedNames": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "default": [],
-                    "description": "Exact variable names reviewed and allowed despite matching a word.",
+                    "minItems": 1,
+                    "default": DEFAULT_DATABASE_SSL_MODES,
+                    "description": "DB_SSLMODE / sslmode values accepted when a container reaches a "
+                    "database.",
                 },
             }
         ),
@@ -387,6 +601,11 @@ POLICIES = [
         name="ecs-container-image-digest",
         description="Container images are referenced by digest.",
         validate=_validate_image_digest,
+    ),
+    ResourceValidationPolicy(
+        name="ecs-cluster-container-insights",
+        description="ECS clusters publish Container Insights metrics (the running-task alarms read them).",
+        validate=_validate_container_insights,
     ),
     ResourceValidationPolicy(
         name="ecr-scan-on-push",
@@ -423,6 +642,12 @@ POLICIES = [
         name="lambda-no-public-access",
         description="Lambda functions have no public function URL and no invoke permission for everyone.",
         validate=_validate_no_public_url,
+    ),
+    ResourceValidationPolicy(
+        name="lambda-no-secret-environment",
+        description="Lambda functions hold no secret in their environment (by name or by value).",
+        validate=_validate_lambda_no_secret_environment,
+        config_schema=_SECRET_SCHEMA,
     ),
     StackValidationPolicy(
         name="lambda-failure-destination",

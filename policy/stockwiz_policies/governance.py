@@ -20,6 +20,7 @@ from pulumi_policy import (
 )
 
 from ._props import (
+    PROTECTED_STACKS_PROPERTY,
     as_bool,
     as_mapping,
     config_value,
@@ -27,6 +28,7 @@ from ._props import (
     json_document,
     known,
     present,
+    protected_stack,
     references,
     string_values,
 )
@@ -35,6 +37,8 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 ECS_SERVICE = "aws:ecs/service:Service"
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 DEFAULT_REQUIRED_TAGS = ["Project", "Environment", "ManagedBy"]
 TAGGABLE_TYPES_FILE = "aws_taggable_types.json"
@@ -144,6 +148,30 @@ def _validate_alarm_coverage(args: StackValidationArgs, report: ReportViolation)
             )
 
 
+def _validate_alarms_reach_someone(args: StackValidationArgs, report: ReportViolation) -> None:
+    stack, protected = protected_stack(args.get_config())
+    if not protected:
+        return
+    topics = [r for r in args.resources if r.resource_type == TOPIC]
+    subscriptions = [r for r in args.resources if r.resource_type == SUBSCRIPTION]
+    for topic in topics:
+        alarms = [
+            alarm.name
+            for alarm in args.resources
+            if alarm.resource_type in (METRIC_ALARM, COMPOSITE_ALARM)
+            and references(alarm, "alarmActions", topic, ("arn", "id"))
+        ]
+        if not alarms:
+            continue
+        if not any(references(s, "topic", topic, ("arn", "id")) for s in subscriptions):
+            report(
+                f"Stack {stack!r}: {len(alarms)} alarm(s) ({', '.join(sorted(alarms)[:3])}...) notify topic "
+                f"{topic.name}, which has no subscription, so nobody is paged when they fire. Set "
+                "stockwiz:alertEmails (each address must confirm) or subscribe an on-call endpoint.",
+                topic.urn,
+            )
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="required-tags",
@@ -169,5 +197,11 @@ POLICIES = [
         name="alarms-cover-services",
         description="Every ECS service and load balancer is watched by an alarm wired to an action.",
         validate=_validate_alarm_coverage,
+    ),
+    StackValidationPolicy(
+        name="alarms-reach-someone",
+        description="On protected stacks, every topic alarms notify has a subscriber.",
+        validate=_validate_alarms_reach_someone,
+        config_schema=PolicyConfigSchema(properties={"protectedStacks": PROTECTED_STACKS_PROPERTY}),
     ),
 ]

@@ -1,8 +1,9 @@
-"""Security groups and the load balancer: what the internet can reach, and how."""
+"""Security groups, subnets, routes and the load balancer: what the internet can reach, and how."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from pulumi_policy import (
 )
 
 from ._props import (
+    PROTECTED_STACKS_PROPERTY,
     as_bool,
     as_int,
     as_mapping,
@@ -25,6 +27,7 @@ from ._props import (
     is_world_cidr,
     iter_mappings,
     known,
+    protected_stack,
     references,
     string_values,
 )
@@ -35,6 +38,16 @@ INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+ECS_SERVICE = "aws:ecs/service:Service"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 
 DEFAULT_PUBLIC_PORTS = [80, 443]
 ALL_PROTOCOLS = ("-1", "all")
@@ -297,6 +310,287 @@ _PORTS_SCHEMA = PolicyConfigSchema(
     }
 )
 
+# ---------------------------------------------------------------------------------------------------------
+# every CIDR a security group admits, for the rules that look at more than the whole world
+
+
+@dataclass(frozen=True)
+class CidrIngress:
+    """One ingress permission with its CIDR sources, and the resource that declared it."""
+
+    resource: PolicyResource
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    cidrs: tuple[str, ...]
+
+    def covers(self, protocol: str, port: int | None) -> bool:
+        if self.protocol.lower() in ALL_PROTOCOLS:
+            return True
+        if self.protocol.lower() != protocol.lower():
+            return False
+        low = self.from_port if self.from_port is not None else 0
+        high = self.to_port if self.to_port is not None else 65535
+        return port is None or low <= port <= high
+
+
+def cidr_ingress(resource: PolicyResource) -> Iterator[CidrIngress]:
+    props = resource.props
+    if resource.resource_type == SECURITY_GROUP:
+        for rule in iter_mappings(known(props, "ingress")):
+            yield CidrIngress(
+                resource,
+                _protocol(known(rule, "protocol")),
+                as_int(known(rule, "fromPort")),
+                as_int(known(rule, "toPort")),
+                tuple(
+                    string_values(known(rule, "cidrBlocks")) + string_values(known(rule, "ipv6CidrBlocks"))
+                ),
+            )
+    elif resource.resource_type == SECURITY_GROUP_RULE and known(props, "type") == "ingress":
+        yield CidrIngress(
+            resource,
+            _protocol(known(props, "protocol")),
+            as_int(known(props, "fromPort")),
+            as_int(known(props, "toPort")),
+            tuple(string_values(known(props, "cidrBlocks")) + string_values(known(props, "ipv6CidrBlocks"))),
+        )
+    elif resource.resource_type == INGRESS_RULE:
+        yield CidrIngress(
+            resource,
+            _protocol(known(props, "ipProtocol")),
+            as_int(known(props, "fromPort")),
+            as_int(known(props, "toPort")),
+            tuple(string_values(known(props, "cidrIpv4")) + string_values(known(props, "cidrIpv6"))),
+        )
+
+
+def _networks(cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    out = []
+    for cidr in cidrs:
+        try:
+            out.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    return out
+
+
+def _ingress_by_group(args: StackValidationArgs) -> dict[str, tuple[PolicyResource, list[CidrIngress]]]:
+    groups = [r for r in args.resources if r.resource_type == SECURITY_GROUP]
+    found: dict[str, tuple[PolicyResource, list[CidrIngress]]] = {}
+    for resource in args.resources:
+        for ingress in cidr_ingress(resource):
+            group = _owning_group(resource, groups)
+            if group is None:
+                continue
+            found.setdefault(group.urn, (group, []))[1].append(ingress)
+    return found
+
+
+def _validate_split_world(args: StackValidationArgs, report: ReportViolation) -> None:
+    for group, permissions in _ingress_by_group(args).values():
+        points = {
+            (p.protocol, p.from_port) for p in permissions if p.protocol.lower() not in ALL_PROTOCOLS
+        } or {("-1", None)}
+        for protocol, port in sorted(points, key=str):
+            covering = [p for p in permissions if p.covers(protocol, port)]
+            for version, world in ((4, "0.0.0.0/0"), (6, "::/0")):
+                networks = [n for p in covering for n in _networks(p.cidrs) if n.version == version]
+                if any(n.prefixlen == 0 for n in networks):
+                    continue  # the plain world: the other ingress rules judge it
+                collapsed = list(ipaddress.collapse_addresses(networks))  # type: ignore[type-var]
+                if collapsed and collapsed[0].prefixlen == 0:
+                    shown = sorted({str(n) for n in networks}, key=lambda cidr: ipaddress.ip_network(cidr))
+                    parts = shown[:6] + ([f"{len(shown) - 6} more"] if len(shown) > 6 else [])
+                    report(
+                        f"Security group {group.name} admits {world} on {protocol}/{port} in pieces "
+                        f"({', '.join(parts)}): together they are the whole internet, hidden from the rules "
+                        "and reviewers that look for it. Admit the load balancer's security group, or a "
+                        "narrow CIDR, instead.",
+                        group.urn,
+                    )
+                    break
+
+
+def _private_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    shared = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT space, private in practice
+    return network.is_private or (network.version == 4 and network.subnet_of(shared))  # type: ignore[arg-type]
+
+
+def _validate_ingress_by_group(args: StackValidationArgs, report: ReportViolation) -> None:
+    allowed = set(config_value(args.get_config(), "allowedCidrs", []))
+    balancers = [r for r in args.resources if r.resource_type in LOAD_BALANCERS]
+    for group, permissions in _ingress_by_group(args).values():
+        if any(references(lb, "securityGroups", group, ("id",)) for lb in balancers):
+            continue  # the load balancer's allow-list of client networks is configuration, not a caller
+        for permission in permissions:
+            ranges = [
+                str(n)
+                for n in _networks(permission.cidrs)
+                if n.prefixlen > 0 and _private_network(n) and str(n) not in allowed
+            ]
+            if ranges:
+                report(
+                    f"{permission.resource.name} admits {', '.join(ranges)} into security group "
+                    f"{group.name}: "
+                    "every address of that range reaches it, including tasks and functions that have no "
+                    "business there. Admit the caller's security group (referencedSecurityGroupId) instead.",
+                    permission.resource.urn,
+                )
+
+
+def _lb_internet_facing(lb: PolicyResource) -> bool:
+    return (
+        as_bool(known(lb.props, "internal")) is not True
+        and (known(lb.props, "loadBalancerType") or "application") == "application"
+    )
+
+
+def _validate_https_required(args: StackValidationArgs, report: ReportViolation) -> None:
+    stack, protected = protected_stack(args.get_config())
+    if not protected:
+        return
+    listeners = [r for r in args.resources if r.resource_type in LISTENERS]
+    for lb in args.resources:
+        if lb.resource_type not in LOAD_BALANCERS or not _lb_internet_facing(lb):
+            continue
+        own = [
+            listener for listener in listeners if references(listener, "loadBalancerArn", lb, ("arn", "id"))
+        ]
+        if not any(str(known(listener.props, "protocol") or "").upper() == "HTTPS" for listener in own):
+            report(
+                f"Stack {stack!r} serves load balancer {lb.name} over plain HTTP only: tokens and data cross "
+                "the internet in clear text. Set stockwiz:certificateArn and stockwiz:domainName so it "
+                "gets an "
+                "HTTPS listener and HTTP only redirects.",
+                lb.urn,
+            )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# subnets and routes
+
+
+@dataclass(frozen=True)
+class SubnetRoute:
+    subnet: PolicyResource
+    zone: str
+    public: bool
+    nat: PolicyResource | None
+
+
+def _default_route_targets(table: PolicyResource, args: StackValidationArgs) -> list[Mapping[str, Any]]:
+    """The targets of a route table's default routes (0.0.0.0/0, ::/0): inline and separate."""
+    targets = [
+        route
+        for route in iter_mappings(known(table.props, "routes"))
+        if is_world_cidr(known(route, "cidrBlock")) or is_world_cidr(known(route, "ipv6CidrBlock"))
+    ]
+    for route in args.resources:
+        if route.resource_type != ROUTE or not references(route, "routeTableId", table, ("id",)):
+            continue
+        if is_world_cidr(known(route.props, "destinationCidrBlock")) or is_world_cidr(
+            known(route.props, "destinationIpv6CidrBlock")
+        ):
+            targets.append(route.props)
+    return targets
+
+
+def subnet_routes(args: StackValidationArgs) -> dict[str, SubnetRoute]:
+    """Every subnet of the stack by id: its zone, whether it is public, the NAT gateway it leaves through."""
+    by_type: dict[str, list[PolicyResource]] = {}
+    for resource in args.resources:
+        by_type.setdefault(resource.resource_type, []).append(resource)
+    gateways = by_type.get(INTERNET_GATEWAY, [])
+    nats = by_type.get(NAT_GATEWAY, [])
+    out: dict[str, SubnetRoute] = {}
+    for subnet in by_type.get(SUBNET, []):
+        subnet_id = as_str(known(subnet.props, "id"))
+        if subnet_id is None:
+            continue
+        tables = [
+            table
+            for association in by_type.get(ROUTE_TABLE_ASSOCIATION, [])
+            if references(association, "subnetId", subnet, ("id",))
+            for table in by_type.get(ROUTE_TABLE, [])
+            if references(association, "routeTableId", table, ("id",))
+        ]
+        targets = [target for table in tables for target in _default_route_targets(table, args)]
+        to_internet = any(
+            str(known(target, "gatewayId") or "").startswith("igw-")
+            or any(as_str(known(target, "gatewayId")) == known(g.props, "id") for g in gateways)
+            for target in targets
+        )
+        nat = next(
+            (
+                gateway
+                for target in targets
+                for gateway in nats
+                if known(target, "natGatewayId")
+                and known(target, "natGatewayId") == known(gateway.props, "id")
+            ),
+            None,
+        )
+        out[subnet_id] = SubnetRoute(
+            subnet,
+            str(known(subnet.props, "availabilityZone") or "?"),
+            to_internet or as_bool(known(subnet.props, "mapPublicIpOnLaunch")) is True,
+            nat,
+        )
+    return out
+
+
+def _workload_subnets(args: StackValidationArgs) -> Iterator[tuple[PolicyResource, str, list[str]]]:
+    groups = [r for r in args.resources if r.resource_type == DB_SUBNET_GROUP]
+    for resource in args.resources:
+        if resource.resource_type == ECS_SERVICE:
+            network = as_mapping(known(resource.props, "networkConfiguration"))
+            yield resource, "ECS service", string_values(known(network, "subnets"))
+        elif resource.resource_type == LAMBDA_FUNCTION:
+            vpc = as_mapping(known(resource.props, "vpcConfig"))
+            yield resource, "Lambda function", string_values(known(vpc, "subnetIds"))
+        elif resource.resource_type == RDS_INSTANCE:
+            for group in groups:
+                if references(resource, "dbSubnetGroupName", group, ("name", "id")):
+                    yield resource, "Database", string_values(known(group.props, "subnetIds"))
+
+
+def _validate_private_subnets(args: StackValidationArgs, report: ReportViolation) -> None:
+    subnets = subnet_routes(args)
+    for workload, what, ids in _workload_subnets(args):
+        public = [subnets[i].subnet.name for i in ids if i in subnets and subnets[i].public]
+        if public:
+            report(
+                f"{what} {workload.name} runs in public subnets ({', '.join(sorted(public))}), whose route "
+                "table sends traffic straight to the internet gateway. Place it in the private subnets "
+                "(StockwizNetwork.private_subnet_ids), which reach the internet only through NAT.",
+                workload.urn,
+            )
+
+
+def _validate_nat_per_zone(args: StackValidationArgs, report: ReportViolation) -> None:
+    stack, protected = protected_stack(args.get_config())
+    if not protected:
+        return
+    subnets = subnet_routes(args)
+    nat_zones = {}
+    for route in subnets.values():
+        if route.nat is not None:
+            nat_subnet = subnets.get(str(known(route.nat.props, "subnetId")))
+            nat_zones[route.nat.urn] = nat_subnet.zone if nat_subnet else "?"
+    for route in subnets.values():
+        if route.nat is None or route.public:
+            continue
+        zone = nat_zones.get(route.nat.urn, "?")
+        if zone != route.zone:
+            report(
+                f"Private subnet {route.subnet.name} ({route.zone}) reaches the internet through NAT gateway "
+                f"{route.nat.name} in {zone}: if that zone fails, tasks in {route.zone} can no longer pull "
+                f"images or read secrets. Set stockwiz:natGatewayStrategy to OnePerAz on stack {stack!r}.",
+                route.subnet.urn,
+            )
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="security-group-no-public-ingress",
@@ -339,5 +633,46 @@ POLICIES = [
         name="lb-http-redirects-to-https",
         description="When a load balancer has an HTTPS listener, its HTTP listeners only redirect to HTTPS.",
         validate=_validate_http_redirects,
+    ),
+    StackValidationPolicy(
+        name="security-group-no-split-world",
+        description="No security group admits the whole internet in pieces (0.0.0.0/1 + 128.0.0.0/1, ::/1 "
+        "halves).",
+        validate=_validate_split_world,
+    ),
+    StackValidationPolicy(
+        name="security-group-ingress-by-group",
+        description="Security groups other than the load balancer's admit callers by security group, not by "
+        "private address range.",
+        validate=_validate_ingress_by_group,
+        config_schema=PolicyConfigSchema(
+            properties={
+                "allowedCidrs": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": [],
+                    "description": "Private CIDRs reviewed and allowed as sources (exact text).",
+                }
+            }
+        ),
+    ),
+    StackValidationPolicy(
+        name="lb-https-required",
+        description="Internet-facing load balancers of protected stacks have an HTTPS listener.",
+        validate=_validate_https_required,
+        config_schema=PolicyConfigSchema(properties={"protectedStacks": PROTECTED_STACKS_PROPERTY}),
+    ),
+    StackValidationPolicy(
+        name="workloads-in-private-subnets",
+        description="ECS services, Lambda functions and databases run only in subnets without a route to the "
+        "internet gateway.",
+        validate=_validate_private_subnets,
+    ),
+    StackValidationPolicy(
+        name="vpc-nat-per-zone",
+        description="On protected stacks, each private subnet egresses through a NAT gateway in its own "
+        "zone.",
+        validate=_validate_nat_per_zone,
+        config_schema=PolicyConfigSchema(properties={"protectedStacks": PROTECTED_STACKS_PROPERTY}),
     ),
 ]

@@ -12,7 +12,15 @@ import pulumi_awsx as awsx
 import pytest
 
 from tools import synth as synth_tool
-from tools.pulumi_mocks import ROOT, StockwizMocks, Synthesis, _Recorder, run_program, synthesize_stack
+from tools.pulumi_mocks import (
+    ROOT,
+    StockwizMocks,
+    Synthesis,
+    SynthResource,
+    _Recorder,
+    run_program,
+    synthesize_stack,
+)
 
 
 def test_an_unknown_invoke_fails_instead_of_returning_nothing() -> None:
@@ -45,11 +53,22 @@ def test_awsx_vpc_answers_with_its_own_outputs_not_its_inputs(dev: Synthesis) ->
     assert outputs["vpcId"].startswith("vpc-") and all(
         s.startswith("subnet-") for s in outputs["privateSubnetIds"]
     )
-    # The resources awsx creates are registered under it, as the engine would report them.
-    children = {r.type for r in dev.children(vpc.urn)}
-    assert {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway"} <= children
-    [nat] = [r for r in dev.children(vpc.urn) if r.type == "aws:ec2/natGateway:NatGateway"]
+    # The resources awsx creates are registered under it (each under its own parent, as awsx nests them),
+    # as the engine would report them.
+    below = [r for r in dev.resources if vpc.urn in _ancestors(dev, r)]
+    assert {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway"} <= {
+        r.type for r in below
+    }
+    [nat] = [r for r in below if r.type == "aws:ec2/natGateway:NatGateway"]
     assert nat.outputs["allocationId"] == dev.of_type("aws:ec2/eip:Eip")[0].id
+
+
+def _ancestors(synthesis: Synthesis, resource: SynthResource) -> list[str]:
+    found: list[str] = []
+    while resource.parent:
+        found.append(resource.parent)
+        resource = synthesis.by_urn(resource.parent)
+    return found
 
 
 def test_resource_objects_resolve_as_inputs_and_as_outputs() -> None:
