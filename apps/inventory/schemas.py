@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from stockwiz_runtime.validation import (
     MAX_ID,
     NOT_NULL,
+    FieldRuleError,
     Limit,
     Offset,
     QueryModel,
@@ -73,11 +74,11 @@ class AdjustRequest(RequestModel):
     @model_validator(mode="after")
     def _sign_matches_reason(self) -> AdjustRequest:
         if self.delta == 0:
-            raise ValueError("delta must not be 0")
+            raise FieldRuleError("delta", "must not be 0")
         if self.reason in POSITIVE_REASONS and self.delta < 0:
-            raise ValueError(f"a {self.reason} adds stock: delta must be positive")
+            raise FieldRuleError("delta", f"a {self.reason} adds stock: delta must be positive")
         if self.reason in NEGATIVE_REASONS and self.delta > 0:
-            raise ValueError(f"a {self.reason} takes stock: delta must be negative")
+            raise FieldRuleError("delta", f"a {self.reason} takes stock: delta must be negative")
         return self
 
 
@@ -92,7 +93,7 @@ class TransferRequest(RequestModel):
     @model_validator(mode="after")
     def _two_warehouses(self) -> TransferRequest:
         if self.from_warehouse == self.to_warehouse:
-            raise ValueError("from_warehouse and to_warehouse must differ")
+            raise FieldRuleError("to_warehouse", "must differ from from_warehouse")
         return self
 
 

@@ -146,7 +146,54 @@ async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any
     await conn.execute(sa.insert(stock_movements).values(movements))
 
 
-async def _apply_delta(conn: AsyncConnection, inventory_id: int, delta: int, now: datetime) -> sa.RowMapping:
+def _units(count: int) -> str:
+    return f"{count:,} unit" if count == 1 else f"{count:,} units"
+
+
+# What each reason does to stock, in the words of the refusal ("cannot ship 20").
+_TAKING_VERBS = {"ship": "ship", "damage": "write off", "adjust": "take", "transfer_out": "transfer"}
+
+
+async def _product_name(conn: AsyncConnection, product_id: int) -> str:
+    name = await conn.scalar(sa.select(products.c.name).where(products.c.id == product_id))
+    return str(name) if name is not None else f"product {product_id}"
+
+
+def _refusal(
+    record: Mapping[Any, Any], product_name: str, available: int, delta: int, reason: str
+) -> ProblemError:
+    """Not enough stock for a take, or too much for an addition, in the shop's words: the product's name
+    and the warehouse, not the record's id."""
+    where = {
+        "inventory_id": record["id"],
+        "product_id": record["product_id"],
+        "product_name": product_name,
+        "warehouse": record["warehouse"],
+    }
+    held = f"{product_name} in {record['warehouse']}"
+    if delta < 0:
+        verb = _TAKING_VERBS.get(reason, "take")
+        stock = f"Only {_units(available)} of {held}" if available else f"No units of {held}"
+        return conflict(
+            f"{stock}; cannot {verb} {-delta:,}",
+            kind="insufficient-stock",
+            available=available,
+            requested=-delta,
+            **where,
+        )
+    return conflict(
+        f"{held} holds {_units(available)}; adding {delta:,} would exceed the limit of "
+        f"{_units(MAX_QUANTITY)}",
+        kind="stock-limit-exceeded",
+        available=available,
+        requested=delta,
+        **where,
+    )
+
+
+async def _apply_delta(
+    conn: AsyncConnection, inventory_id: int, delta: int, now: datetime, reason: str
+) -> sa.RowMapping:
     """Add `delta` in one guarded UPDATE: the row lock orders concurrent writers and each re-checks the guard
     against the quantity the previous one committed. Refused (nothing changed) with 404 or 409."""
     guard = inventory.c.quantity >= -delta if delta < 0 else inventory.c.quantity <= MAX_QUANTITY - delta
@@ -168,22 +215,12 @@ async def _apply_delta(conn: AsyncConnection, inventory_id: int, delta: int, now
     )
     if row is not None:
         return row
-    available = await conn.scalar(sa.select(inventory.c.quantity).where(inventory.c.id == inventory_id))
-    if available is None:
+    found = await conn.execute(sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id))
+    current = found.mappings().first()
+    if current is None:
         raise _missing(inventory_id)
-    if delta < 0:
-        raise conflict(
-            f"stock record {inventory_id} holds {available}; cannot take {-delta}",
-            kind="insufficient-stock",
-            available=available,
-            requested=-delta,
-        )
-    raise conflict(
-        f"stock record {inventory_id} holds {available}; adding {delta} would exceed {MAX_QUANTITY}",
-        kind="stock-limit-exceeded",
-        available=available,
-        requested=delta,
-    )
+    name = await _product_name(conn, current["product_id"])
+    raise _refusal(current, name, current["quantity"], delta, reason)
 
 
 # Reads
@@ -408,7 +445,7 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
 
 async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) -> Change:
     now = datetime.now(UTC)
-    row = await _apply_delta(conn, inventory_id, body.delta, now)
+    row = await _apply_delta(conn, inventory_id, body.delta, now, body.reason)
     await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
     return Change(200, record_json(row), ((body.reason, body.delta),))
 
@@ -441,29 +478,13 @@ async def adjust_many(
         record = {**current, "last_updated": now}
         outcomes: list[Change | ProblemError] = []
         ledger: list[dict[str, Any]] = []
+        product_name: str | None = None
         for adjustment in adjustments:
             body, quantity = adjustment.body, record["quantity"]
             after = quantity + body.delta
-            if after < 0:
-                outcomes.append(
-                    conflict(
-                        f"stock record {inventory_id} holds {quantity}; cannot take {-body.delta}",
-                        kind="insufficient-stock",
-                        available=quantity,
-                        requested=-body.delta,
-                    )
-                )
-                continue
-            if after > MAX_QUANTITY:
-                outcomes.append(
-                    conflict(
-                        f"stock record {inventory_id} holds {quantity}; adding {body.delta} would exceed "
-                        f"{MAX_QUANTITY}",
-                        kind="stock-limit-exceeded",
-                        available=quantity,
-                        requested=body.delta,
-                    )
-                )
+            if after < 0 or after > MAX_QUANTITY:
+                product_name = product_name or await _product_name(conn, record["product_id"])
+                outcomes.append(_refusal(record, product_name, quantity, body.delta, body.reason))
                 continue
             record = {**record, "quantity": after, "version": record["version"] + 1}
             ledger.append(
@@ -518,13 +539,15 @@ async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder
     now = datetime.now(UTC)
     source_id = await _record_id(conn, body.product_id, body.from_warehouse)
     if source_id is None:
-        raise not_found(f"product {body.product_id} has no stock record in {body.from_warehouse!r}")
+        name = await _product_name(conn, body.product_id)
+        raise not_found(f"There is no stock of {name} in {body.from_warehouse}")
     target_id, ledger = await _target_record(conn, body, default_reorder_point, now)
     deltas = {source_id: -body.quantity, target_id: body.quantity}
     rows: dict[int, sa.RowMapping] = {}
     # Rows are locked in id order whatever the direction, so A->B and B->A transfers cannot deadlock.
     for inventory_id in sorted(deltas):
-        rows[inventory_id] = await _apply_delta(conn, inventory_id, deltas[inventory_id], now)
+        reason = "transfer_out" if deltas[inventory_id] < 0 else "transfer_in"
+        rows[inventory_id] = await _apply_delta(conn, inventory_id, deltas[inventory_id], now, reason)
     source, target = rows[source_id], rows[target_id]
     ledger += [
         _movement(source, -body.quantity, "transfer_out", now, body.note, body.reference),

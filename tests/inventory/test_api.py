@@ -146,6 +146,67 @@ async def test_adjust_reason_and_sign_must_agree(client: Client, product_id: int
     assert (await (await client.get(f"/inventory/{record['id']}")).json())["quantity"] == 6
 
 
+async def test_refusals_speak_of_the_product_and_warehouse(client: Client, product_id: int) -> None:
+    """Not enough stock is said in the shop's words, with the product's name and the warehouse, on the
+    single path, the batched path and a transfer; the problem also names them as fields."""
+    record = await create_stock(client, product_id, "Warehouse B", quantity=12)
+    path = f"/inventory/{record['id']}/adjust"
+    keyed = await client.post(
+        path, json={"delta": -20, "reason": "ship"}, headers={"Idempotency-Key": "refusal-words-1"}
+    )
+    batched = await client.post(path, json={"delta": -20, "reason": "ship"})
+    damaged = await client.post(path, json={"delta": -13, "reason": "damage"})
+    for response in (keyed, batched):
+        assert response.status == 409
+        problem = await response.json()
+        assert problem["detail"] == "Only 12 units of Laptop in Warehouse B; cannot ship 20"
+        assert problem["available"] == 12 and problem["requested"] == 20
+        assert problem["product_name"] == "Laptop" and problem["warehouse"] == "Warehouse B"
+        assert problem["product_id"] == product_id and problem["inventory_id"] == record["id"]
+    assert (await damaged.json())["detail"] == "Only 12 units of Laptop in Warehouse B; cannot write off 13"
+    transfer = {"product_id": product_id, "from_warehouse": "Warehouse B", "to_warehouse": "C"}
+    moved = await client.post("/inventory/transfer", json={**transfer, "quantity": 1_000})
+    assert (await moved.json())["detail"] == "Only 12 units of Laptop in Warehouse B; cannot transfer 1,000"
+    await client.post(path, json={"delta": -12, "reason": "ship"})
+    empty = await client.post(path, json={"delta": -1, "reason": "ship"})
+    assert (await empty.json())["detail"] == "No units of Laptop in Warehouse B; cannot ship 1"
+    nowhere = await client.post(
+        "/inventory/transfer",
+        json={"product_id": product_id, "from_warehouse": "Attic", "to_warehouse": "C", "quantity": 1},
+    )
+    assert nowhere.status == 404
+    assert (await nowhere.json())["detail"] == "There is no stock of Laptop in Attic"
+
+
+async def test_field_errors_name_the_field_without_library_words(client: Client, product_id: int) -> None:
+    """A rule over two fields is reported against the field it is about, never `body`, and no message
+    carries pydantic's "Value error, " prefix."""
+    record = await create_stock(client, product_id, quantity=10)
+    cases = [
+        (
+            f"/inventory/{record['id']}/adjust",
+            {"delta": 1, "reason": "ship"},
+            "delta",
+            "a ship takes stock: delta must be negative",
+        ),
+        (f"/inventory/{record['id']}/adjust", {"delta": 0, "reason": "adjust"}, "delta", "must not be 0"),
+        (
+            "/inventory/transfer",
+            {"product_id": product_id, "from_warehouse": "A", "to_warehouse": "A", "quantity": 1},
+            "to_warehouse",
+            "must differ from from_warehouse",
+        ),
+        ("/inventory", {"product_id": product_id, "warehouse": "   "}, "warehouse", "must not be blank"),
+        ("/inventory", {"product_id": product_id, "warehouse": 5}, "warehouse", "must be a string"),
+    ]
+    for path, body, field, message in cases:
+        response = await client.post(path, json=body)
+        assert response.status == 422, body
+        problem = await response.json()
+        assert problem["type"] == "urn:stockwiz:problem:validation-error"
+        assert [(error["field"], error["message"]) for error in problem["errors"]] == [(field, message)]
+
+
 async def test_quantity_ceiling_is_a_409_not_an_overflow(client: Client, product_id: int) -> None:
     record = await create_stock(client, product_id, quantity=1_000_000_000)
     response = await client.post(f"/inventory/{record['id']}/adjust", json={"delta": 1, "reason": "receive"})

@@ -171,6 +171,27 @@
     return shown;
   }
 
+  // A form's outcome is shown in the form itself, next to the button that caused it: field errors under
+  // their fields, anything else (not enough stock, a conflict) in the form's own error line. Each submit
+  // starts by clearing both.
+  function clearFormErrors(form) {
+    fieldErrors(form, null);
+    const line = form.querySelector(".form-error");
+    if (line) line.textContent = "";
+  }
+
+  function formFailed(form, error) {
+    const shown = fieldErrors(form, error);
+    const line = form.querySelector(".form-error");
+    if (error instanceof ApiError && error.status === 412) {
+      line.textContent = "Someone changed this meanwhile. The page now shows their version; try again.";
+    } else {
+      line.textContent = shown ? "Please correct the marked fields." : error.message;
+    }
+    // On a phone the button can sit at the bottom edge of the screen: bring the message up with it.
+    line.scrollIntoView({ block: "nearest" });
+  }
+
   // ---- dashboard -----------------------------------------------------------------------------------
   async function refreshCards() {
     try {
@@ -445,7 +466,7 @@
   async function recordMovement(event) {
     event.preventDefault();
     const form = event.target;
-    fieldErrors(form, null);
+    clearFormErrors(form);
     const action = form.elements.action.value;
     const warehouse = form.elements.warehouse.value.trim();
     const amount = Number(form.elements.quantity.value);
@@ -481,7 +502,7 @@
       productView.movementsOffset = 0;
       await Promise.all([loadStock(), loadMovements(), refreshCards()]);
     } catch (error) {
-      if (!fieldErrors(form, error)) showError(error);
+      formFailed(form, error);
     } finally {
       button.disabled = false;
     }
@@ -491,7 +512,7 @@
   async function transfer(event) {
     event.preventDefault();
     const form = event.target;
-    fieldErrors(form, null);
+    clearFormErrors(form);
     const body = {
       product_id: productView.id,
       from_warehouse: form.elements.from_warehouse.value,
@@ -507,9 +528,9 @@
       form.reset();
       notice(`Moved ${body.quantity} from ${body.from_warehouse} to ${body.to_warehouse}.`);
       productView.movementsOffset = 0;
-      await Promise.all([loadStock(), loadMovements()]);
+      await Promise.all([loadStock(), loadMovements(), refreshCards()]);
     } catch (error) {
-      if (!fieldErrors(form, error)) showError(error);
+      formFailed(form, error);
     } finally {
       button.disabled = false;
     }
