@@ -25,7 +25,7 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     token_dialog = page.locator("#token-dialog")
     expect(token_dialog).to_be_visible()
     token_dialog.get_by_label("Token").fill(WRITE_TOKEN)
-    token_dialog.get_by_role("button", name="Use token").click()
+    token_dialog.get_by_role("button", name="Sign in").click()
     expect(page.locator("#products-state")).to_have_text("No products yet. Create the first one.")
 
     # Field errors come from the API's problem+json.

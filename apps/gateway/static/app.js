@@ -83,25 +83,95 @@
     }
   }
 
-  let tokenPrompt = null;
+  // ---- the sign-in token ---------------------------------------------------------------------------
+  // Kept in sessionStorage (never a cookie, so no request carries it unasked and nothing outlives the
+  // browser session) and shared with the other StockWiz tabs of this browser over a BroadcastChannel
+  // (same origin only): a new tab asks the open ones for it before its first request; signing in or out
+  // in one tab does so in all of them. Once every StockWiz tab is closed, the token is gone.
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel("stockwiz.session") : null;
+  const NEEDS_TOKEN = "This StockWiz asks everyone for a sign-in token. Enter yours.";
+  const session = { authRequired: false, prompt: null };
 
+  const currentToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+  function showAuthButtons() {
+    const token = currentToken();
+    if (token) session.authRequired = true;
+    $("sign-out").hidden = !token;
+    $("sign-in").hidden = Boolean(token) || !session.authRequired;
+  }
+
+  function keepToken(token, { tell = true } = {}) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (tell && channel) channel.postMessage({ type: "token", token });
+    showAuthButtons();
+  }
+
+  function signedOut(text) {
+    // The data on screen belongs to the session that ended: none of it stays visible.
+    for (const id of ["card-products", "card-units", "card-low"]) $(id).textContent = "–";
+    $("signed-out-text").textContent = text;
+    show("signed-out");
+    showAuthButtons();
+  }
+
+  function signOut({ tell = true } = {}) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (tell && channel) channel.postMessage({ type: "signed-out" });
+    session.authRequired = true;
+    if ($("token-dialog").open) $("token-dialog").close();
+    signedOut(tell ? "You are signed out, in every StockWiz tab of this browser." :
+      "You were signed out in another StockWiz tab.");
+  }
+
+  if (channel) {
+    channel.addEventListener("message", (event) => {
+      const message = event.data || {};
+      const token = currentToken();
+      if (message.type === "ask" && token) channel.postMessage({ type: "token", token });
+      else if (message.type === "token" && typeof message.token === "string" && message.token !== token) {
+        keepToken(message.token, { tell: false });
+        if ($("token-dialog").open) $("token-dialog").close();  // the pending requests retry with it
+        else if (!$("view-signed-out").hidden) reload();
+      } else if (message.type === "signed-out" && token) signOut({ tell: false });
+    });
+  }
+
+  // A new tab borrows the token of an open one: ask, and wait briefly for the first answer.
+  function borrowToken() {
+    if (currentToken() || !channel) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        channel.removeEventListener("message", answered);
+        resolve();
+      };
+      const answered = (event) => { if (event.data && event.data.type === "token") setTimeout(done); };
+      const timer = setTimeout(done, 300);
+      channel.addEventListener("message", answered);
+      channel.postMessage({ type: "ask" });
+    });
+  }
+
+  // Resolves with the token to use, or null when the user dismissed the prompt.
   function askForToken(reason) {
-    if (tokenPrompt) return tokenPrompt;
-    tokenPrompt = new Promise((resolve) => {
+    if (session.prompt) return session.prompt;
+    session.prompt = new Promise((resolve) => {
       const dialog = $("token-dialog");
       $("token-reason").textContent = reason;
       const form = $("token-form");
       form.elements.token.value = "";
-      const done = () => {
-        dialog.removeEventListener("close", done);
-        tokenPrompt = null;
-        resolve(sessionStorage.getItem(TOKEN_KEY));
-      };
-      dialog.addEventListener("close", done);
+      dialog.addEventListener("close", () => {
+        session.prompt = null;
+        resolve(currentToken());
+      }, { once: true });
       dialog.showModal();
     });
-    return tokenPrompt;
+    return session.prompt;
   }
+
+  const NOT_SIGNED_IN = "StockWiz needs a sign-in token to show your stock. Ask whoever runs your " +
+    "StockWiz for one, then choose “Sign in”.";
 
   async function api(method, path, { body, headers } = {}) {
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -124,16 +194,19 @@
         try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 200) }; }
       }
       if (response.status === 401) {
-        const reason = token ? "The token was not accepted. Enter another one." :
-          "This StockWiz needs an API token. It is kept for this browser tab only.";
+        session.authRequired = true;
+        const reason = token ? "That token was not accepted. Check it and enter it again." : NEEDS_TOKEN;
         const next = await askForToken(reason);
         if (next && next !== token) continue;
-        throw new ApiError(401, data);
+        // Dismissed: say so in the shop's words, not the API's.
+        signedOut(NOT_SIGNED_IN);
+        throw new ApiError(401, { detail: NOT_SIGNED_IN });
       }
       if (!response.ok) throw new ApiError(response.status, data);
       return { status: response.status, headers: response.headers, data };
     }
-    throw new ApiError(401, { detail: "No accepted API token." });
+    signedOut(NOT_SIGNED_IN);
+    throw new ApiError(401, { detail: NOT_SIGNED_IN });
   }
 
   const query = (params) => {
@@ -599,7 +672,7 @@
     };
   }
 
-  function start() {
+  async function start() {
     const restart = () => { productsView.offset = 0; loadProducts(); };
     $("search").addEventListener("input", debounce(restart, 250));
     $("category").addEventListener("change", restart);
@@ -613,19 +686,23 @@
     });
     $("transfer-form").addEventListener("submit", transfer);
     $("error-close").addEventListener("click", () => { $("error").hidden = true; });
-    $("token-button").addEventListener("click", () => askForToken("Enter an API token for this browser tab.").then(() => {
-      refreshCards();
-      route();
-    }));
+    const signIn = () => askForToken(NEEDS_TOKEN).then((token) => { if (token) reload(); });
+    $("sign-in").addEventListener("click", signIn);
+    $("signed-out-sign-in").addEventListener("click", signIn);
+    $("sign-out").addEventListener("click", () => signOut());
     $("token-form").addEventListener("submit", (event) => {
       const value = event.target.elements.token.value.trim();
-      if (value) sessionStorage.setItem(TOKEN_KEY, value);
+      if (value) keepToken(value);
     });
-    $("token-clear").addEventListener("click", () => {
-      sessionStorage.removeItem(TOKEN_KEY);
-      $("token-dialog").close();
-    });
+    $("token-cancel").addEventListener("click", () => $("token-dialog").close());
     window.addEventListener("hashchange", route);
+    showAuthButtons();
+    await borrowToken();
+    showAuthButtons();
+    reload();
+  }
+
+  function reload() {
     route();
     refreshCards();
     loadCategories();
