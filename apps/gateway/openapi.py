@@ -27,12 +27,17 @@ STOCK_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "warehouse", "quantity", "reorder_point"],
+                "required": ["id", "warehouse", "quantity", "reorder_point", "reorder_quantity"],
                 "properties": {
                     "id": {"type": "integer"},
                     "warehouse": {"type": "string"},
                     "quantity": {"type": "integer", "minimum": 0},
                     "reorder_point": {"type": "integer", "minimum": 0},
+                    "reorder_quantity": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Units to order when low; 0 means not set.",
+                    },
                 },
             },
         },

@@ -47,6 +47,9 @@ class InventoryCreate(RequestModel):
     reorder_point: Quantity | None = Field(
         None, description="Defaults to the service's DEFAULT_REORDER_POINT."
     )
+    reorder_quantity: Quantity = Field(
+        0, description="Units to order when the record is at or below its reorder point; 0 means not set."
+    )
     note: Note | None = None
     reference: Reference | None = None
 
@@ -57,11 +60,12 @@ class InventoryUpdate(RequestModel):
     quantity: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
     warehouse: Annotated[Warehouse, NOT_NULL] = None  # type: ignore[assignment]
     reorder_point: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
+    reorder_quantity: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
     note: Note | None = None
     reference: Reference | None = None
 
     def changes(self) -> dict[str, Any]:
-        fields = self.model_fields_set & {"quantity", "warehouse", "reorder_point"}
+        fields = self.model_fields_set & {"quantity", "warehouse", "reorder_point", "reorder_quantity"}
         return {field: getattr(self, field) for field in fields}
 
 

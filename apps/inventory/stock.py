@@ -45,6 +45,7 @@ _RECORD_COLUMNS = (
     inventory.c.warehouse,
     inventory.c.quantity,
     inventory.c.reorder_point,
+    inventory.c.reorder_quantity,
     inventory.c.last_updated,
     inventory.c.version,
 )
@@ -80,6 +81,7 @@ def record_json(row: Mapping[Any, Any]) -> dict[str, Any]:
         "warehouse": row["warehouse"],
         "quantity": row["quantity"],
         "reorder_point": row["reorder_point"],
+        "reorder_quantity": row["reorder_quantity"],
         "last_updated": _utc(row["last_updated"]),
         "version": row["version"],
     }
@@ -354,6 +356,7 @@ async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
                 "warehouse": row["warehouse"],
                 "quantity": quantity,
                 "reorder_point": row["reorder_point"],
+                "reorder_quantity": row["reorder_quantity"],
             }
         )
     return result
@@ -414,6 +417,7 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
             warehouse=body.warehouse,
             quantity=body.quantity,
             reorder_point=reorder_point,
+            reorder_quantity=body.reorder_quantity,
             version=1,
             created_at=now,
             last_updated=now,

@@ -14,6 +14,7 @@ inventory = sa.Table(
     sa.Column("warehouse", sa.String(100), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("reorder_point", sa.Integer, nullable=False),
+    sa.Column("reorder_quantity", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_updated", sa.DateTime(timezone=True), nullable=False),

@@ -6,7 +6,16 @@ from datetime import datetime
 
 from tests.inventory.conftest import Client, create_stock, new_product
 
-RECORD_KEYS = {"id", "product_id", "warehouse", "quantity", "reorder_point", "last_updated", "version"}
+RECORD_KEYS = {
+    "id",
+    "product_id",
+    "warehouse",
+    "quantity",
+    "reorder_point",
+    "reorder_quantity",
+    "last_updated",
+    "version",
+}
 
 
 async def movements_of(client: Client, inventory_id: int) -> list[dict[str, object]]:
@@ -289,7 +298,7 @@ async def test_summary_is_keyed_by_product_and_omits_products_without_stock(
     bare = await new_product(products, "No stock")
     await create_stock(client, product_id, "Warehouse A", 10)
     await create_stock(client, product_id, "Warehouse B", 10)
-    c = await create_stock(client, other, "Warehouse C", 7, reorder_point=3)
+    c = await create_stock(client, other, "Warehouse C", 7, reorder_point=3, reorder_quantity=40)
     response = await client.get(
         "/inventory/summary", params={"product_ids": f"{product_id},{other},{bare},{other}"}
     )
@@ -301,7 +310,15 @@ async def test_summary_is_keyed_by_product_and_omits_products_without_stock(
     assert body[str(other)] == {
         "quantity": 7,
         "warehouse": "Warehouse C",
-        "warehouses": [{"id": c["id"], "warehouse": "Warehouse C", "quantity": 7, "reorder_point": 3}],
+        "warehouses": [
+            {
+                "id": c["id"],
+                "warehouse": "Warehouse C",
+                "quantity": 7,
+                "reorder_point": 3,
+                "reorder_quantity": 40,
+            }
+        ],
     }
     assert await (await client.get("/inventory/summary", params={"product_ids": "999"})).json() == {}
     for params in (
@@ -311,6 +328,32 @@ async def test_summary_is_keyed_by_product_and_omits_products_without_stock(
         {"product_ids": ",".join(map(str, range(1, 1002)))},
     ):
         assert (await client.get("/inventory/summary", params=params)).status == 422, params
+
+
+async def test_reorder_point_and_quantity_per_record(client: Client, product_id: int) -> None:
+    """A record's reorder quantity defaults to 0 (not set); PUT sets it and the reorder point without
+    touching the quantity or the ledger, guarded by If-Match like any PUT."""
+    record = await create_stock(client, product_id, quantity=40)
+    assert record["reorder_point"] == 30 and record["reorder_quantity"] == 0
+    path = f"/inventory/{record['id']}"
+    changed = await client.put(
+        path, json={"reorder_point": 45, "reorder_quantity": 100}, headers={"If-Match": '"1"'}
+    )
+    assert changed.status == 200, await changed.text()
+    body = await changed.json()
+    assert body["quantity"] == 40 and body["version"] == 2
+    assert (body["reorder_point"], body["reorder_quantity"]) == (45, 100)
+    low = await (await client.get("/inventory/low-stock")).json()
+    assert [(r["id"], r["reorder_quantity"]) for r in low] == [(record["id"], 100)]
+    assert [m["reason"] for m in await movements_of(client, record["id"])] == ["create"]
+    stale = await client.put(path, json={"reorder_quantity": 5}, headers={"If-Match": '"1"'})
+    assert stale.status == 412
+    for bad in ({"reorder_quantity": -1}, {"reorder_quantity": None}, {"reorder_quantity": "5"}):
+        refused = await client.put(path, json=bad)
+        assert refused.status == 422, bad
+        assert [e["field"] for e in (await refused.json())["errors"]] == ["reorder_quantity"]
+    created = await create_stock(client, product_id, "Warehouse B", 0, reorder_quantity=12)
+    assert created["reorder_quantity"] == 12
 
 
 async def test_lists_filter_and_paginate(client: Client, products: Client, product_id: int) -> None:

@@ -483,11 +483,16 @@
       if (productView.id !== id) return;
       data.sort((a, b) => a.warehouse.localeCompare(b.warehouse));
       productView.records = data;
-      $("stock-body").replaceChildren(...data.map((record) => el("tr", {},
+      $("stock-body").replaceChildren(...data.map((record) => el("tr", { dataset: { recordId: record.id } },
         el("td", {}, record.warehouse),
         el("td", { className: "num" }, count.format(record.quantity)),
         el("td", { className: "num" }, count.format(record.reorder_point)),
-        el("td", {}, levelBadge(record.quantity, record.reorder_point)))));
+        el("td", { className: "num" }, reorderQuantity(record)),
+        el("td", {}, levelBadge(record.quantity, record.reorder_point)),
+        el("td", { className: "actions" }, el("button", {
+          type: "button", className: "secondary small", onclick: () => editReorder(record),
+          "aria-label": `Reorder settings for ${record.warehouse}`,
+        }, "Reorder…")))));
       $("stock-total").textContent = count.format(data.reduce((sum, r) => sum + r.quantity, 0));
       $("stock-table").hidden = data.length === 0;
       showState("stock-state", data.length ? "" : "No stock yet. Receive some below.");
@@ -495,6 +500,53 @@
       await loadWarehouseOptions();
     } catch (error) {
       showState("stock-state", `Could not load stock: ${error.message}`);
+    }
+  }
+
+  const reorderQuantity = (record) => (record.reorder_quantity ? count.format(record.reorder_quantity) : "–");
+
+  // Reorder point and quantity of one stock record: a PUT of just those two, guarded by the version shown.
+  const reorderDialog = { record: null };
+
+  function editReorder(record) {
+    const form = $("reorder-form");
+    clearFormErrors(form);
+    reorderDialog.record = record;
+    $("reorder-record").textContent = `${$("product-title").textContent} in ${record.warehouse}: ` +
+      `${count.format(record.quantity)} in stock`;
+    form.elements.reorder_point.value = String(record.reorder_point);
+    form.elements.reorder_quantity.value = String(record.reorder_quantity);
+    $("reorder-dialog").showModal();
+    form.elements.reorder_point.focus();
+  }
+
+  async function saveReorder(event) {
+    event.preventDefault();
+    const form = event.target;
+    const record = reorderDialog.record;
+    clearFormErrors(form);
+    const body = {};
+    for (const name of ["reorder_point", "reorder_quantity"]) {
+      const text = form.elements[name].value.trim();
+      // A whole number goes as one; anything else as typed, so the API names the field.
+      body[name] = /^\d+$/.test(text) ? Number(text) : text;
+    }
+    const save = $("reorder-save");
+    save.disabled = true;
+    try {
+      await api("PUT", `/api/inventory/${record.id}`, { body, headers: { "If-Match": `"${record.version}"` } });
+      $("reorder-dialog").close();
+      notice(`Reorder settings saved for ${record.warehouse}.`);
+      await Promise.all([loadStock(), refreshCards()]);
+    } catch (error) {
+      formFailed(form, error);
+      if (error instanceof ApiError && error.status === 412) {
+        await loadStock();
+        const fresh = productView.records.find((r) => r.id === record.id);
+        if (fresh) reorderDialog.record = fresh;
+      }
+    } finally {
+      save.disabled = false;
     }
   }
 
@@ -627,6 +679,7 @@
         el("td", {}, record.warehouse),
         el("td", { className: "num" }, levelBadge(record.quantity, record.reorder_point), " ", count.format(record.quantity)),
         el("td", { className: "num" }, count.format(record.reorder_point)),
+        el("td", { className: "num" }, reorderQuantity(record)),
         el("td", {}, formatDate(record.last_updated)))));
       $("low-table").hidden = result.data.length === 0;
       showState("low-state", result.data.length ? "" : "Nothing is low on stock.");
@@ -685,6 +738,8 @@
       $("movement-quantity-label").textContent = event.target.value === "adjust" ? "Change (+/−)" : "Quantity";
     });
     $("transfer-form").addEventListener("submit", transfer);
+    $("reorder-form").addEventListener("submit", saveReorder);
+    $("reorder-cancel").addEventListener("click", () => $("reorder-dialog").close());
     $("error-close").addEventListener("click", () => { $("error").hidden = true; });
     const signIn = () => askForToken(NEEDS_TOKEN).then((token) => { if (token) reload(); });
     $("sign-in").addEventListener("click", signIn);
