@@ -161,6 +161,38 @@ async def _product_name(conn: AsyncConnection, product_id: int) -> str:
     return str(name) if name is not None else f"product {product_id}"
 
 
+async def _archived_refusal(conn: AsyncConnection, product_id: int) -> ProblemError | None:
+    """The refusal of new stock for an archived product, or None. Reading the flag FOR SHARE (PostgreSQL)
+    holds off a concurrent archive until this transaction ends; callers take it before any stock row lock,
+    in the order the product service's delete locks them (product, then records)."""
+    row = (
+        await conn.execute(
+            sa.select(products.c.name, products.c.archived)
+            .where(products.c.id == product_id)
+            .with_for_update(read=True)
+        )
+    ).first()
+    if row is None or not row.archived:
+        return None
+    return conflict(
+        f"{row.name} is archived and takes no new stock; restore it first",
+        kind="product-archived",
+        product_id=product_id,
+        product_name=row.name,
+    )
+
+
+async def _refuse_if_archived(conn: AsyncConnection, product_id: int) -> None:
+    refusal = await _archived_refusal(conn, product_id)
+    if refusal is not None:
+        raise refusal
+
+
+async def _product_of_record(conn: AsyncConnection, inventory_id: int) -> int | None:
+    found = await conn.scalar(sa.select(inventory.c.product_id).where(inventory.c.id == inventory_id))
+    return None if found is None else int(found)
+
+
 def _refusal(
     record: Mapping[Any, Any], product_name: str, available: int, delta: int, reason: str
 ) -> ProblemError:
@@ -425,6 +457,7 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
         .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
         .returning(*_RECORD_COLUMNS)
     )
+    await _refuse_if_archived(conn, body.product_id)
     existing = await _record_id(conn, body.product_id, body.warehouse)
     row = None
     if existing is None:
@@ -449,6 +482,10 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
 
 async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) -> Change:
     now = datetime.now(UTC)
+    if body.delta > 0:
+        product_id = await _product_of_record(conn, inventory_id)
+        if product_id is not None:
+            await _refuse_if_archived(conn, product_id)
     row = await _apply_delta(conn, inventory_id, body.delta, now, body.reason)
     await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
     return Change(200, record_json(row), ((body.reason, body.delta),))
@@ -468,6 +505,11 @@ async def adjust_many(
     lock and one commit serve them all (see inventory.batching)."""
     now = datetime.now(UTC)
     async with db.write() as conn:
+        archived: ProblemError | None = None
+        if any(adjustment.body.delta > 0 for adjustment in adjustments):
+            product_id = await _product_of_record(conn, inventory_id)
+            if product_id is not None:
+                archived = await _archived_refusal(conn, product_id)
         current = (
             (
                 await conn.execute(
@@ -485,6 +527,9 @@ async def adjust_many(
         product_name: str | None = None
         for adjustment in adjustments:
             body, quantity = adjustment.body, record["quantity"]
+            if archived is not None and body.delta > 0:
+                outcomes.append(archived)
+                continue
             after = quantity + body.delta
             if after < 0 or after > MAX_QUANTITY:
                 product_name = product_name or await _product_name(conn, record["product_id"])
@@ -596,7 +641,13 @@ async def update_record(
     now = datetime.now(UTC)
     try:
         async with db.write() as conn:
+            archived: ProblemError | None = None
+            product_id = await _product_of_record(conn, inventory_id) if "quantity" in changes else None
+            if product_id is not None:
+                archived = await _archived_refusal(conn, product_id)
             current = await _locked_record(conn, inventory_id, expected_versions)
+            if archived is not None and changes["quantity"] > current["quantity"]:
+                raise archived
             if not changes:
                 return Change(200, record_json(current))
             row = (

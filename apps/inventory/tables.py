@@ -48,12 +48,14 @@ idempotency_keys = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Products are the product service's table; stock only reads from it: ids and SKUs (demo seed), and names
-# and SKUs for the low-stock listing, which an alert must name without a call per product.
+# Products are the product service's table; stock only reads from it: ids and SKUs (demo seed), names
+# and SKUs for the low-stock listing, which an alert must name without a call per product, and the archive
+# flag, since an archived product takes no new stock.
 products = sa.Table(
     "products",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("sku", sa.String(64)),
+    sa.Column("archived", sa.Boolean, nullable=False),
 )

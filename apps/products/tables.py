@@ -15,7 +15,34 @@ products = sa.Table(
     sa.Column("price", sa.Numeric(10, 2), nullable=False),
     sa.Column("category", sa.String(100)),
     sa.Column("sku", sa.String(64)),
+    sa.Column("archived", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The inventory service's tables, as far as deleting a product whose stock is gone needs them: its empty
+# stock records go with it, each leaving its `delete` movement in the ledger (see catalogue.delete_product).
+inventory = sa.Table(
+    "inventory",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("product_id", sa.BigInteger, nullable=False),
+    sa.Column("warehouse", sa.String(100), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+)
+stock_movements = sa.Table(
+    "stock_movements",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("inventory_id", sa.BigInteger, nullable=False),
+    sa.Column("product_id", sa.BigInteger, nullable=False),
+    sa.Column("warehouse", sa.String(100), nullable=False),
+    sa.Column("delta", sa.Integer, nullable=False),
+    sa.Column("quantity_after", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("reference", sa.String(200)),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -160,6 +160,33 @@ async def test_reorder_quantity_is_added_with_a_default_and_removed(database_url
         await db.dispose()
 
 
+async def test_products_become_archivable_all_active(database_url: str) -> None:
+    """0005: every existing product starts active (archived false); back at 0004 the flag is gone and the
+    products are kept."""
+    db = Database(normalize_database_url(database_url))
+    try:
+        await upgrade(db, "0004")
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO products (name, price, version, created_at, updated_at)"
+                    " VALUES ('p', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade(db, "0005")
+        async with db.read() as conn:
+            flags = await conn.execute(sa.text("SELECT archived FROM products"))
+            assert flags.scalars().all() == [False]
+        await downgrade(db, "0004")
+        async with db.read() as conn:
+            columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("products"))
+            assert "archived" not in {column["name"] for column in columns}
+            assert await conn.scalar(sa.text("SELECT count(*) FROM products")) == 1
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
 async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None:
     db = Database(normalize_database_url(database_url))
     try:

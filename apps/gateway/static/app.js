@@ -308,9 +308,10 @@
   async function loadProducts() {
     const table = $("products-table");
     showState("products-state", "Loading products…");
+    const archived = $("show-archived").checked;
     const params = {
       q: $("search").value.trim(), category: $("category").value, sort: $("sort").value,
-      limit: PAGE_SIZE, offset: productsView.offset,
+      limit: PAGE_SIZE, offset: productsView.offset, archived: archived ? "true" : undefined,
     };
     try {
       const result = await api("GET", `/api/products-full?${query(params)}`);
@@ -322,7 +323,8 @@
       $("products-body").replaceChildren(...result.data.map(productRow));
       table.hidden = result.data.length === 0;
       showState("products-state", result.data.length ? "" :
-        (params.q || params.category ? "No product matches these filters." : "No products yet. Create the first one."));
+        (params.q || params.category ? "No product matches these filters." :
+          (archived ? "No archived products." : "No products yet. Create the first one.")));
       pager("products", productsView.offset, result.data.length, total, (offset) => {
         productsView.offset = offset;
         loadProducts();
@@ -351,7 +353,11 @@
       el("td", {}, badge),
       el("td", { className: "actions" },
         el("button", { type: "button", className: "secondary small", onclick: () => editProduct(product.id) }, "Edit"),
-        el("button", { type: "button", className: "danger small", onclick: () => deleteProduct(product) }, "Delete")));
+        product.archived ?
+          el("button", { type: "button", className: "secondary small", onclick: (e) => restoreProduct(product, e) }, "Restore") :
+          el("button", { type: "button", className: "secondary small", onclick: (e) => archiveProduct(product, e) }, "Archive"),
+        el("button", { type: "button", className: "danger small", onclick: (e) => deleteProduct(product, e) }, "Delete"),
+        el("p", { className: "row-error", role: "alert" })));
   }
 
   const productDialog = { editing: null, etag: null };
@@ -439,17 +445,58 @@
     });
   }
 
-  async function deleteProduct(product) {
-    if (!(await confirmDialog(`Delete “${product.name}”? This cannot be undone.`, "Delete"))) return;
+  // A refusal of a row's action (a product that still holds stock) is shown in that row, by its buttons.
+  function rowFailed(event, error) {
+    const line = event.target.closest("td").querySelector(".row-error");
+    line.textContent = error.message;
+    line.scrollIntoView({ block: "nearest" });
+  }
+
+  function afterRetiring(text) {
+    notice(text);
+    refreshCards();
+    loadCategories();
+    if (location.hash.startsWith("#/product/")) location.hash = "#/products";
+    else loadProducts();
+  }
+
+  function stockRecords(product) {
+    return product.inventory ? product.inventory.warehouses.map((w) => w.warehouse) : [];
+  }
+
+  async function deleteProduct(product, event) {
+    const records = stockRecords(product);
+    const text = records.length ?
+      `Delete “${product.name}”? Its empty stock records (${records.join(", ")}) go with it; their ` +
+      "movement history stays readable. This cannot be undone." :
+      `Delete “${product.name}”? This cannot be undone.`;
+    if (!(await confirmDialog(text, "Delete"))) return;
     try {
       await api("DELETE", `/api/products/${product.id}`);
-      notice(`Deleted “${product.name}”.`);
-      refreshCards();
-      loadCategories();
-      if (location.hash.startsWith("#/product/")) location.hash = "#/products";
-      else loadProducts();
+      afterRetiring(`Deleted “${product.name}”.`);
     } catch (error) {
-      showError(error);
+      rowFailed(event, error);
+    }
+  }
+
+  async function archiveProduct(product, event) {
+    const text = `Archive “${product.name}”? It leaves the product list and takes no new stock; its stock ` +
+      "and history are kept. You can restore it from “Archived only”.";
+    if (!(await confirmDialog(text, "Archive"))) return;
+    try {
+      await api("PUT", `/api/products/${product.id}`, { body: { archived: true } });
+      afterRetiring(`Archived “${product.name}”.`);
+    } catch (error) {
+      rowFailed(event, error);
+    }
+  }
+
+  async function restoreProduct(product, event) {
+    try {
+      await api("PUT", `/api/products/${product.id}`, { body: { archived: false } });
+      afterRetiring(`Restored “${product.name}”.`);
+    } catch (error) {
+      rowFailed(event, error);
     }
   }
 
@@ -465,7 +512,8 @@
     try {
       const { data } = await api("GET", `/api/products/${id}`);
       $("product-title").textContent = data.name;
-      const meta = [data.sku && `SKU ${data.sku}`, data.category, money.format(Number(data.price))];
+      const meta = [data.archived && "Archived", data.sku && `SKU ${data.sku}`, data.category,
+        money.format(Number(data.price))];
       $("product-meta").textContent = meta.filter(Boolean).join(" · ");
       showState("product-state", data.description || "");
       await Promise.all([loadStock(), loadMovements()]);
@@ -730,6 +778,7 @@
     $("search").addEventListener("input", debounce(restart, 250));
     $("category").addEventListener("change", restart);
     $("sort").addEventListener("change", restart);
+    $("show-archived").addEventListener("change", restart);
     $("new-product").addEventListener("click", () => openProductDialog(null));
     $("product-form").addEventListener("submit", saveProduct);
     $("product-cancel").addEventListener("click", () => $("product-dialog").close());
