@@ -87,7 +87,8 @@ class Watch:
             self.errors.append(message.text)
 
 
-def create_product(page: Page, name: str, price: str, category: str = "") -> None:
+def create_product(page: Page, name: str, price: str, category: str = "", *, saved: bool = True) -> None:
+    """Fill in and save the new-product dialog; with `saved`, wait until the product was created."""
     page.get_by_role("button", name="New product").click()
     dialog = page.locator("#product-dialog")
     expect(dialog).to_be_visible()
@@ -95,6 +96,8 @@ def create_product(page: Page, name: str, price: str, category: str = "") -> Non
     dialog.get_by_label("Price").fill(price)
     dialog.get_by_label("Category").fill(category)
     dialog.get_by_role("button", name="Save").click()
+    if saved:
+        expect(dialog).to_be_hidden()
 
 
 def record_movement(page: Page, action: str, warehouse: str, quantity: int) -> None:

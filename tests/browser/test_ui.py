@@ -29,7 +29,7 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     expect(page.locator("#products-state")).to_have_text("No products yet. Create the first one.")
 
     # Field errors come from the API's problem+json.
-    create_product(page, "Broken", "abc")
+    create_product(page, "Broken", "abc", saved=False)
     expect(page.locator('#product-form .field-error[data-field="price"]')).not_to_be_empty()
     page.locator("#product-dialog").get_by_role("button", name="Cancel").click()
 

@@ -307,6 +307,10 @@
 
   async function loadProducts() {
     const table = $("products-table");
+    // Only the latest request renders (typing, sorting and paging overlap); aria-busy marks the wait.
+    productsView.seq = (productsView.seq || 0) + 1;
+    const seq = productsView.seq;
+    table.setAttribute("aria-busy", "true");
     showState("products-state", "Loading products…");
     const archived = $("show-archived").checked;
     const params = {
@@ -315,12 +319,15 @@
     };
     try {
       const result = await api("GET", `/api/products-full?${query(params)}`);
+      if (seq !== productsView.seq) return undefined;
+      table.removeAttribute("aria-busy");
       const total = totalOf(result);
       if (!result.data.length && productsView.offset > 0 && total > 0) {
         productsView.offset = Math.max(0, total - PAGE_SIZE);
         return loadProducts();
       }
       $("products-body").replaceChildren(...result.data.map(productRow));
+      labelCells(table);
       table.hidden = result.data.length === 0;
       showState("products-state", result.data.length ? "" :
         (params.q || params.category ? "No product matches these filters." :
@@ -330,10 +337,47 @@
         loadProducts();
       });
     } catch (error) {
+      if (seq !== productsView.seq) return undefined;
+      table.removeAttribute("aria-busy");
       table.hidden = true;
       showState("products-state", `Could not load products: ${error.message}`);
     }
     return undefined;
+  }
+
+  // Sortable headers: a button in each sortable header (so a click, Enter and Space all sort), the sort
+  // menu kept in step, and aria-sort on the one header the list is sorted by.
+  function showSort() {
+    const sort = $("sort").value;
+    const key = sort.replace(/^-/, "");
+    for (const button of document.querySelectorAll("#products-table button.sort")) {
+      const th = button.closest("th");
+      const mark = button.querySelector(".sort-mark");
+      if (button.dataset.sort === key) {
+        const ascending = !sort.startsWith("-");
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        mark.textContent = ascending ? " ▲" : " ▼";
+      } else {
+        th.removeAttribute("aria-sort");
+        mark.textContent = "";
+      }
+    }
+  }
+
+  function sortBy(key) {
+    const select = $("sort");
+    select.value = select.value === key ? `-${key}` : key;
+    showSort();
+    productsView.offset = 0;
+    loadProducts();
+  }
+
+  // Each cell carries its column's name, which the phone layout shows before the value.
+  function labelCells(table) {
+    const names = [...table.tHead.rows[0].cells].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+    for (const row of table.tBodies[0].rows) {
+      [...row.cells].forEach((cell, index) => { if (names[index]) cell.dataset.label = names[index]; });
+    }
   }
 
   function productRow(product) {
@@ -541,6 +585,7 @@
           type: "button", className: "secondary small", onclick: () => editReorder(record),
           "aria-label": `Reorder settings for ${record.warehouse}`,
         }, "Reorder…")))));
+      labelCells($("stock-table"));
       $("stock-total").textContent = count.format(data.reduce((sum, r) => sum + r.quantity, 0));
       $("stock-table").hidden = data.length === 0;
       showState("stock-state", data.length ? "" : "No stock yet. Receive some below.");
@@ -623,6 +668,7 @@
         el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, m.delta > 0 ? `+${m.delta}` : String(m.delta)),
         el("td", { className: "num" }, count.format(m.quantity_after)),
         el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
+      labelCells($("movements-table"));
       $("movements-table").hidden = result.data.length === 0;
       showState("movements-state", result.data.length ? "" : "No movements yet.");
       pager("movements", offset, result.data.length, totalOf(result), (next) => {
@@ -729,6 +775,7 @@
         el("td", { className: "num" }, count.format(record.reorder_point)),
         el("td", { className: "num" }, reorderQuantity(record)),
         el("td", {}, formatDate(record.last_updated)))));
+      labelCells($("low-table"));
       $("low-table").hidden = result.data.length === 0;
       showState("low-state", result.data.length ? "" : "Nothing is low on stock.");
       pager("low", lowView.offset, result.data.length, totalOf(result), (offset) => {
@@ -777,7 +824,11 @@
     const restart = () => { productsView.offset = 0; loadProducts(); };
     $("search").addEventListener("input", debounce(restart, 250));
     $("category").addEventListener("change", restart);
-    $("sort").addEventListener("change", restart);
+    $("sort").addEventListener("change", () => { showSort(); restart(); });
+    for (const button of document.querySelectorAll("#products-table button.sort")) {
+      button.addEventListener("click", () => sortBy(button.dataset.sort));
+    }
+    showSort();
     $("show-archived").addEventListener("change", restart);
     $("new-product").addEventListener("click", () => openProductDialog(null));
     $("product-form").addEventListener("submit", saveProduct);
