@@ -30,10 +30,11 @@ from inventory.schemas import (
     MovementQuery,
     TransferRequest,
 )
-from inventory.tables import inventory, products, stock_movements
+from inventory.tables import inventory, products
 from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
+from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
 from stockwiz_runtime.request_context import current_request_id
 

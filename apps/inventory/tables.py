@@ -1,4 +1,5 @@
-"""The inventory service's tables, as SQLAlchemy Core sees them (the migrations own their definition)."""
+"""The inventory service's tables, as SQLAlchemy Core sees them (the migrations own their definition). The
+ledger, which the product service writes to as well, is stockwiz_runtime.ledger."""
 
 from __future__ import annotations
 
@@ -19,22 +20,6 @@ inventory = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_updated", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("product_id", "warehouse"),
-)
-
-stock_movements = sa.Table(
-    "stock_movements",
-    metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("inventory_id", sa.BigInteger, nullable=False),
-    sa.Column("product_id", sa.BigInteger, nullable=False),
-    sa.Column("warehouse", sa.String(100), nullable=False),
-    sa.Column("delta", sa.Integer, nullable=False),
-    sa.Column("quantity_after", sa.Integer, nullable=False),
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("note", sa.Text),
-    sa.Column("reference", sa.String(200)),
-    sa.Column("request_id", sa.String(128)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 idempotency_keys = sa.Table(

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from products.schemas import ProductCreate, ProductQuery, ProductUpdate
-from products.tables import inventory, products, stock_movements
+from products.tables import inventory, products
 from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed
 from stockwiz_runtime.http import precondition_failed
+from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import ProblemError, conflict, not_found
 from stockwiz_runtime.request_context import current_request_id
 

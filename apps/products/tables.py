@@ -21,8 +21,9 @@ products = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# The inventory service's tables, as far as deleting a product whose stock is gone needs them: its empty
-# stock records go with it, each leaving its `delete` movement in the ledger (see catalogue.delete_product).
+# The inventory service's stock records, as far as deleting a product whose stock is gone needs them: its
+# empty records go with it, each leaving its `delete` movement in the ledger (stockwiz_runtime.ledger; see
+# catalogue.delete_product).
 inventory = sa.Table(
     "inventory",
     metadata,
@@ -30,19 +31,4 @@ inventory = sa.Table(
     sa.Column("product_id", sa.BigInteger, nullable=False),
     sa.Column("warehouse", sa.String(100), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
-)
-stock_movements = sa.Table(
-    "stock_movements",
-    metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("inventory_id", sa.BigInteger, nullable=False),
-    sa.Column("product_id", sa.BigInteger, nullable=False),
-    sa.Column("warehouse", sa.String(100), nullable=False),
-    sa.Column("delta", sa.Integer, nullable=False),
-    sa.Column("quantity_after", sa.Integer, nullable=False),
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("note", sa.Text),
-    sa.Column("reference", sa.String(200)),
-    sa.Column("request_id", sa.String(128)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -133,3 +133,19 @@ def open_product(page: Page, name: str) -> None:
     page.get_by_label("Search products").fill(name)
     page.locator("#products-body a.product-link", has_text=name).first.click()
     expect(page.locator("#product-title")).to_have_text(name)
+
+
+def stocked_product(page: Page, name: str, price: str, warehouse: str, quantity: int) -> None:
+    """A new product with `quantity` received into `warehouse`; leaves its page open."""
+    create_product(page, name, price)
+    open_product(page, name)
+    record_movement(page, "receive", warehouse, quantity)
+    expect(page.locator("#stock-total")).to_have_text(str(quantity))
+
+
+def transfer_stock(page: Page, source: str, target: str, quantity: int) -> None:
+    form = page.locator("#transfer-form")
+    form.get_by_label("From").select_option(source)
+    form.get_by_label("To").fill(target)
+    form.locator("input[name=quantity]").fill(str(quantity))
+    form.get_by_role("button", name="Transfer").click()

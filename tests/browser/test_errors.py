@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import create_product, open_product, record_movement, signed_in_page
+from tests.browser.conftest import record_movement, signed_in_page, stocked_product, transfer_stock
 from tests.gateway.conftest import Backends
 from tests.support.processes import ServiceProcess
 
@@ -18,10 +18,7 @@ def test_refusals_show_by_their_form(
     _, gateway = stack
     page, watch = signed_in_page(browser, gateway, size)
     name = f"Monitor 4K {size}"
-    create_product(page, name, "499.99")
-    open_product(page, name)
-    record_movement(page, "receive", "Warehouse B", 12)
-    expect(page.locator("#stock-total")).to_have_text("12")
+    stocked_product(page, name, "499.99", "Warehouse B", 12)
 
     # Shipping more than there is: the refusal is in the movement form, on screen, in words a shop uses.
     record_movement(page, "ship", "Warehouse B", 20)
@@ -38,10 +35,7 @@ def test_refusals_show_by_their_form(
 
     # A transfer's refusal is by the transfer form, and its field errors under the field they are about.
     transfer = page.locator("#transfer-form")
-    transfer.get_by_label("From").select_option("Warehouse B")
-    transfer.get_by_label("To").fill("Warehouse C")
-    transfer.locator("input[name=quantity]").fill("11")
-    transfer.get_by_role("button", name="Transfer").click()
+    transfer_stock(page, "Warehouse B", "Warehouse C", 11)
     transfer_error = page.locator("#transfer-error")
     expect(transfer_error).to_have_text(f"Only 10 units of {name} in Warehouse B; cannot transfer 11")
     expect(transfer_error).to_be_in_viewport()

@@ -11,9 +11,9 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     VIEWPORTS,
     create_product,
-    open_product,
     record_movement,
     signed_in_page,
+    stocked_product,
 )
 from tests.gateway.conftest import Backends
 from tests.support.processes import ServiceProcess
@@ -111,10 +111,7 @@ def test_main_views_fit_the_screen(
     width = int(VIEWPORTS[size]["viewport"]["width"])  # type: ignore[index]
     page, watch = signed_in_page(browser, gateway, size)
     name = f"{LONG_NAME} {size}"
-    create_product(page, name, "349.00", "Office furniture")
-    open_product(page, name)
-    record_movement(page, "receive", "Warehouse with a rather long name", 12)
-    expect(page.locator("#stock-total")).to_have_text("12")
+    stocked_product(page, name, "349.00", "Warehouse with a rather long name", 12)
     record_movement(page, "ship", "Warehouse with a rather long name", 2)
     expect(page.locator("#stock-total")).to_have_text("10")
     assert page_width(page) <= width

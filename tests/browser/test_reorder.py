@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import create_product, open_product, record_movement, signed_in_page
+from tests.browser.conftest import record_movement, signed_in_page, stocked_product, transfer_stock
 from tests.gateway.conftest import Backends
 from tests.support.processes import ServiceProcess
 
@@ -26,11 +26,8 @@ def test_reorder_settings_and_live_counts(
     _, gateway = stack
     page, watch = signed_in_page(browser, gateway, size)
     name = f"Desk lamp {size}"
-    create_product(page, name, "24.90")
-    open_product(page, name)
-    record_movement(page, "receive", "Warehouse A", 40)
+    stocked_product(page, name, "24.90", "Warehouse A", 40)
     row = page.locator("#stock-body tr", has_text="Warehouse A")
-    expect(row).to_contain_text("40")
     expect(row).to_contain_text("Medium")
     before = low_count(page)
 
@@ -55,11 +52,7 @@ def test_reorder_settings_and_live_counts(
     expect(page.locator("#card-low")).to_have_text(str(before + 1))
 
     # A transfer to a new warehouse makes a record at the default reorder point: low too, counted at once.
-    transfer = page.locator("#transfer-form")
-    transfer.get_by_label("From").select_option("Warehouse A")
-    transfer.get_by_label("To").fill("Warehouse B")
-    transfer.locator("input[name=quantity]").fill("10")
-    transfer.get_by_role("button", name="Transfer").click()
+    transfer_stock(page, "Warehouse A", "Warehouse B", 10)
     expect(page.locator("#stock-body tr", has_text="Warehouse B")).to_contain_text("10")
     expect(page.locator("#card-low")).to_have_text(str(before + 2))
 

@@ -21,6 +21,14 @@ def product_row(page: Page, name: str) -> Locator:
     return row
 
 
+def change_stock(page: Page, name: str, action: str, quantity: int, total: int) -> None:
+    """On the product's page, `action` `quantity` units in Warehouse A; then back to the products list."""
+    open_product(page, name)
+    record_movement(page, action, "Warehouse A", quantity)
+    expect(page.locator("#stock-total")).to_have_text(str(total))
+    page.get_by_role("link", name="Products").first.click()
+
+
 def confirm(page: Page, text: str, button: str) -> None:
     dialog = page.locator("#confirm-dialog")
     expect(dialog).to_be_visible()
@@ -41,10 +49,7 @@ def test_delete_when_empty_archive_with_history(
     expect(page.locator("#card-products")).to_have_text(re.compile(r"\d"))
 
     # A product with stock cannot be deleted: the row says why, by its buttons.
-    open_product(page, gone)
-    record_movement(page, "receive", "Warehouse A", 3)
-    expect(page.locator("#stock-total")).to_have_text("3")
-    page.get_by_role("link", name="Products").first.click()
+    change_stock(page, gone, "receive", 3, 3)
     row = product_row(page, gone)
     row.get_by_role("button", name="Delete").click()
     confirm(
@@ -61,10 +66,7 @@ def test_delete_when_empty_archive_with_history(
     expect(error).to_be_in_viewport()
 
     # Once its stock is gone, it is deleted; Cancel first leaves it alone.
-    open_product(page, gone)
-    record_movement(page, "ship", "Warehouse A", 3)
-    expect(page.locator("#stock-total")).to_have_text("0")
-    page.get_by_role("link", name="Products").first.click()
+    change_stock(page, gone, "ship", 3, 0)
     products_before = int(page.locator("#card-products").inner_text())
     row = product_row(page, gone)
     row.get_by_role("button", name="Delete").click()
@@ -77,10 +79,7 @@ def test_delete_when_empty_archive_with_history(
     expect(page.locator("#card-products")).to_have_text(str(products_before - 1))
 
     # A product with history is archived: it leaves the list, its page and history stay.
-    open_product(page, kept)
-    record_movement(page, "receive", "Warehouse A", 4)
-    expect(page.locator("#stock-total")).to_have_text("4")
-    page.get_by_role("link", name="Products").first.click()
+    change_stock(page, kept, "receive", 4, 4)
     row = product_row(page, kept)
     row.get_by_role("button", name="Archive").click()
     confirm(

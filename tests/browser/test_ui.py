@@ -9,7 +9,14 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import SCREENSHOTS, XSS_NAME, Watch, create_product, record_movement
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    XSS_NAME,
+    Watch,
+    create_product,
+    record_movement,
+    transfer_stock,
+)
 from tests.gateway.conftest import WRITE_TOKEN, Backends
 from tests.support.processes import ServiceProcess
 
@@ -70,11 +77,7 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     expect(page.locator("#stock-total")).to_have_text("5")
 
     # Transfer part of it to a new warehouse.
-    transfer = page.locator("#transfer-form")
-    transfer.get_by_label("From").select_option("Main")
-    transfer.get_by_label("To").fill("Overflow")
-    transfer.locator("input[name=quantity]").fill("2")
-    transfer.get_by_role("button", name="Transfer").click()
+    transfer_stock(page, "Main", "Overflow", 2)
     expect(page.locator("#stock-body tr", has_text="Overflow")).to_contain_text("2")
     expect(page.locator("#stock-total")).to_have_text("5")
 

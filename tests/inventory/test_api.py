@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from inventory.openapi import RECORD_FIELDS
 from tests.inventory.conftest import Client, create_stock, new_product
 
-RECORD_KEYS = {
-    "id",
-    "product_id",
-    "warehouse",
-    "quantity",
-    "reorder_point",
-    "reorder_quantity",
-    "last_updated",
-    "version",
-}
+# What the OpenAPI document says a record holds is exactly what the service answers.
+RECORD_KEYS = set(RECORD_FIELDS)
 
 
 async def movements_of(client: Client, inventory_id: int) -> list[dict[str, object]]:

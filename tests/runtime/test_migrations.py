@@ -125,6 +125,15 @@ async def id_types(db: Database) -> dict[tuple[str, str], str]:
     return types
 
 
+async def downgrade_drops_only(db: Database, revision: str, table: str, column: str, rows: int) -> None:
+    """Migrating down to `revision` drops `column` of `table` and keeps its `rows` rows."""
+    await downgrade(db, revision)
+    async with db.read() as conn:
+        columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns(table))
+        assert column not in {found["name"] for found in columns}
+        assert await conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) == rows
+
+
 async def test_reorder_quantity_is_added_with_a_default_and_removed(database_url: str) -> None:
     """0004: existing records get reorder_quantity 0 (not set); a negative one is refused by the database;
     going back to 0003 drops the column and keeps the records."""
@@ -150,11 +159,7 @@ async def test_reorder_quantity_is_added_with_a_default_and_removed(database_url
         with pytest.raises(sa.exc.IntegrityError):
             async with db.write() as conn:
                 await conn.execute(sa.text("UPDATE inventory SET reorder_quantity = -1"))
-        await downgrade(db, "0003")
-        async with db.read() as conn:
-            columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("inventory"))
-            assert "reorder_quantity" not in {column["name"] for column in columns}
-            assert await conn.scalar(sa.text("SELECT count(*) FROM inventory")) == 1
+        await downgrade_drops_only(db, "0003", "inventory", "reorder_quantity", rows=1)
         await upgrade(db)
     finally:
         await db.dispose()
@@ -177,11 +182,7 @@ async def test_products_become_archivable_all_active(database_url: str) -> None:
         async with db.read() as conn:
             flags = await conn.execute(sa.text("SELECT archived FROM products"))
             assert flags.scalars().all() == [False]
-        await downgrade(db, "0004")
-        async with db.read() as conn:
-            columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("products"))
-            assert "archived" not in {column["name"] for column in columns}
-            assert await conn.scalar(sa.text("SELECT count(*) FROM products")) == 1
+        await downgrade_drops_only(db, "0004", "products", "archived", rows=1)
         await upgrade(db)
     finally:
         await db.dispose()
