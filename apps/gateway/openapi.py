@@ -27,12 +27,17 @@ STOCK_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["id", "warehouse", "quantity", "reorder_point"],
+                "required": ["id", "warehouse", "quantity", "reorder_point", "reorder_quantity"],
                 "properties": {
                     "id": {"type": "integer"},
                     "warehouse": {"type": "string"},
                     "quantity": {"type": "integer", "minimum": 0},
                     "reorder_point": {"type": "integer", "minimum": 0},
+                    "reorder_quantity": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Units to order when low; 0 means not set.",
+                    },
                 },
             },
         },
@@ -82,8 +87,8 @@ STOCK_EXAMPLE: dict[str, Any] = {
     "quantity": 35,
     "warehouse": "Warehouse B",
     "warehouses": [
-        {"id": 4, "warehouse": "Warehouse B", "quantity": 25, "reorder_point": 30},
-        {"id": 9, "warehouse": "Warehouse A", "quantity": 10, "reorder_point": 30},
+        {"id": 4, "warehouse": "Warehouse B", "quantity": 25, "reorder_point": 30, "reorder_quantity": 50},
+        {"id": 9, "warehouse": "Warehouse A", "quantity": 10, "reorder_point": 30, "reorder_quantity": 50},
     ],
 }
 EXAMPLES: dict[str, Any] = {
@@ -95,6 +100,7 @@ EXAMPLES: dict[str, Any] = {
         "price": 499.99,
         "category": "Electronics",
         "sku": "MON-4K",
+        "archived": False,
         "created_at": "2026-03-01T09:30:00+00:00",
         "updated_at": "2026-03-02T14:05:00+00:00",
         "inventory": STOCK_EXAMPLE,
@@ -184,7 +190,11 @@ def openapi_document() -> dict[str, Any]:
             "get": _export(
                 "exportProducts",
                 "Every product by id",
-                [("q", "As /api/products: search."), ("category", "As /api/products: exact category.")],
+                [
+                    ("q", "As /api/products: search."),
+                    ("category", "As /api/products: exact category."),
+                    ("archived", "As /api/products: true exports the archived products instead."),
+                ],
             )
         },
         "/api/export/stock.csv": {

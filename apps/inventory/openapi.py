@@ -23,7 +23,17 @@ def _ref(name: str) -> dict[str, str]:
 
 _ID = {"type": "integer", "minimum": 1}
 _QUANTITY = {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY}
-RECORD_FIELDS = ["id", "product_id", "warehouse", "quantity", "reorder_point", "last_updated", "version"]
+RECORD_FIELDS = [
+    "id",
+    "product_id",
+    "warehouse",
+    "quantity",
+    "reorder_point",
+    "reorder_quantity",
+    "last_updated",
+    "version",
+]
+_REORDER_QUANTITY = {**_QUANTITY, "description": "Units to order when low; 0 means not set."}
 RECORD_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Stock of one product in one warehouse.",
@@ -34,6 +44,7 @@ RECORD_SCHEMA: dict[str, Any] = {
         "warehouse": {"type": "string"},
         "quantity": _QUANTITY,
         "reorder_point": {**_QUANTITY, "description": "Low stock when quantity <= reorder_point."},
+        "reorder_quantity": _REORDER_QUANTITY,
         "last_updated": {"type": "string", "format": "date-time"},
         "version": {"type": "integer", "minimum": 1, "description": "Also the record's ETag."},
     },
@@ -107,12 +118,13 @@ SUMMARY_SCHEMA: dict[str, Any] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["id", "warehouse", "quantity", "reorder_point"],
+                    "required": ["id", "warehouse", "quantity", "reorder_point", "reorder_quantity"],
                     "properties": {
                         "id": _ID,
                         "warehouse": {"type": "string"},
                         "quantity": _QUANTITY,
                         "reorder_point": _QUANTITY,
+                        "reorder_quantity": _REORDER_QUANTITY,
                     },
                 },
             },
@@ -178,6 +190,7 @@ RECORD_EXAMPLE: dict[str, Any] = {
     "warehouse": "Warehouse B",
     "quantity": 25,
     "reorder_point": 30,
+    "reorder_quantity": 50,
     "last_updated": "2026-03-02T14:05:00+00:00",
     "version": 3,
 }
@@ -214,8 +227,20 @@ EXAMPLES: dict[str, Any] = {
             "quantity": 35,
             "warehouse": "Warehouse B",
             "warehouses": [
-                {"id": 4, "warehouse": "Warehouse B", "quantity": 25, "reorder_point": 30},
-                {"id": 9, "warehouse": "Warehouse A", "quantity": 10, "reorder_point": 30},
+                {
+                    "id": 4,
+                    "warehouse": "Warehouse B",
+                    "quantity": 25,
+                    "reorder_point": 30,
+                    "reorder_quantity": 50,
+                },
+                {
+                    "id": 9,
+                    "warehouse": "Warehouse A",
+                    "quantity": 10,
+                    "reorder_point": 30,
+                    "reorder_quantity": 50,
+                },
             ],
         }
     },

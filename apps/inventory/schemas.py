@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from stockwiz_runtime.validation import (
     MAX_ID,
     NOT_NULL,
+    FieldRuleError,
     Limit,
     Offset,
     QueryModel,
@@ -46,6 +47,9 @@ class InventoryCreate(RequestModel):
     reorder_point: Quantity | None = Field(
         None, description="Defaults to the service's DEFAULT_REORDER_POINT."
     )
+    reorder_quantity: Quantity = Field(
+        0, description="Units to order when the record is at or below its reorder point; 0 means not set."
+    )
     note: Note | None = None
     reference: Reference | None = None
 
@@ -56,11 +60,12 @@ class InventoryUpdate(RequestModel):
     quantity: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
     warehouse: Annotated[Warehouse, NOT_NULL] = None  # type: ignore[assignment]
     reorder_point: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
+    reorder_quantity: Annotated[Quantity, NOT_NULL] = None  # type: ignore[assignment]
     note: Note | None = None
     reference: Reference | None = None
 
     def changes(self) -> dict[str, Any]:
-        fields = self.model_fields_set & {"quantity", "warehouse", "reorder_point"}
+        fields = self.model_fields_set & {"quantity", "warehouse", "reorder_point", "reorder_quantity"}
         return {field: getattr(self, field) for field in fields}
 
 
@@ -73,11 +78,11 @@ class AdjustRequest(RequestModel):
     @model_validator(mode="after")
     def _sign_matches_reason(self) -> AdjustRequest:
         if self.delta == 0:
-            raise ValueError("delta must not be 0")
+            raise FieldRuleError("delta", "must not be 0")
         if self.reason in POSITIVE_REASONS and self.delta < 0:
-            raise ValueError(f"a {self.reason} adds stock: delta must be positive")
+            raise FieldRuleError("delta", f"a {self.reason} adds stock: delta must be positive")
         if self.reason in NEGATIVE_REASONS and self.delta > 0:
-            raise ValueError(f"a {self.reason} takes stock: delta must be negative")
+            raise FieldRuleError("delta", f"a {self.reason} takes stock: delta must be negative")
         return self
 
 
@@ -92,7 +97,7 @@ class TransferRequest(RequestModel):
     @model_validator(mode="after")
     def _two_warehouses(self) -> TransferRequest:
         if self.from_warehouse == self.to_warehouse:
-            raise ValueError("from_warehouse and to_warehouse must differ")
+            raise FieldRuleError("to_warehouse", "must differ from from_warehouse")
         return self
 
 

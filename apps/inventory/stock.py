@@ -30,10 +30,11 @@ from inventory.schemas import (
     MovementQuery,
     TransferRequest,
 )
-from inventory.tables import inventory, products, stock_movements
+from inventory.tables import inventory, products
 from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
+from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
 from stockwiz_runtime.request_context import current_request_id
 
@@ -45,6 +46,7 @@ _RECORD_COLUMNS = (
     inventory.c.warehouse,
     inventory.c.quantity,
     inventory.c.reorder_point,
+    inventory.c.reorder_quantity,
     inventory.c.last_updated,
     inventory.c.version,
 )
@@ -80,6 +82,7 @@ def record_json(row: Mapping[Any, Any]) -> dict[str, Any]:
         "warehouse": row["warehouse"],
         "quantity": row["quantity"],
         "reorder_point": row["reorder_point"],
+        "reorder_quantity": row["reorder_quantity"],
         "last_updated": _utc(row["last_updated"]),
         "version": row["version"],
     }
@@ -146,7 +149,86 @@ async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any
     await conn.execute(sa.insert(stock_movements).values(movements))
 
 
-async def _apply_delta(conn: AsyncConnection, inventory_id: int, delta: int, now: datetime) -> sa.RowMapping:
+def _units(count: int) -> str:
+    return f"{count:,} unit" if count == 1 else f"{count:,} units"
+
+
+# What each reason does to stock, in the words of the refusal ("cannot ship 20").
+_TAKING_VERBS = {"ship": "ship", "damage": "write off", "adjust": "take", "transfer_out": "transfer"}
+
+
+async def _product_name(conn: AsyncConnection, product_id: int) -> str:
+    name = await conn.scalar(sa.select(products.c.name).where(products.c.id == product_id))
+    return str(name) if name is not None else f"product {product_id}"
+
+
+async def _archived_refusal(conn: AsyncConnection, product_id: int) -> ProblemError | None:
+    """The refusal of new stock for an archived product, or None. Reading the flag FOR SHARE (PostgreSQL)
+    holds off a concurrent archive until this transaction ends; callers take it before any stock row lock,
+    in the order the product service's delete locks them (product, then records)."""
+    row = (
+        await conn.execute(
+            sa.select(products.c.name, products.c.archived)
+            .where(products.c.id == product_id)
+            .with_for_update(read=True)
+        )
+    ).first()
+    if row is None or not row.archived:
+        return None
+    return conflict(
+        f"{row.name} is archived and takes no new stock; restore it first",
+        kind="product-archived",
+        product_id=product_id,
+        product_name=row.name,
+    )
+
+
+async def _refuse_if_archived(conn: AsyncConnection, product_id: int) -> None:
+    refusal = await _archived_refusal(conn, product_id)
+    if refusal is not None:
+        raise refusal
+
+
+async def _product_of_record(conn: AsyncConnection, inventory_id: int) -> int | None:
+    found = await conn.scalar(sa.select(inventory.c.product_id).where(inventory.c.id == inventory_id))
+    return None if found is None else int(found)
+
+
+def _refusal(
+    record: Mapping[Any, Any], product_name: str, available: int, delta: int, reason: str
+) -> ProblemError:
+    """Not enough stock for a take, or too much for an addition, in the shop's words: the product's name
+    and the warehouse, not the record's id."""
+    where = {
+        "inventory_id": record["id"],
+        "product_id": record["product_id"],
+        "product_name": product_name,
+        "warehouse": record["warehouse"],
+    }
+    held = f"{product_name} in {record['warehouse']}"
+    if delta < 0:
+        verb = _TAKING_VERBS.get(reason, "take")
+        stock = f"Only {_units(available)} of {held}" if available else f"No units of {held}"
+        return conflict(
+            f"{stock}; cannot {verb} {-delta:,}",
+            kind="insufficient-stock",
+            available=available,
+            requested=-delta,
+            **where,
+        )
+    return conflict(
+        f"{held} holds {_units(available)}; adding {delta:,} would exceed the limit of "
+        f"{_units(MAX_QUANTITY)}",
+        kind="stock-limit-exceeded",
+        available=available,
+        requested=delta,
+        **where,
+    )
+
+
+async def _apply_delta(
+    conn: AsyncConnection, inventory_id: int, delta: int, now: datetime, reason: str
+) -> sa.RowMapping:
     """Add `delta` in one guarded UPDATE: the row lock orders concurrent writers and each re-checks the guard
     against the quantity the previous one committed. Refused (nothing changed) with 404 or 409."""
     guard = inventory.c.quantity >= -delta if delta < 0 else inventory.c.quantity <= MAX_QUANTITY - delta
@@ -168,22 +250,12 @@ async def _apply_delta(conn: AsyncConnection, inventory_id: int, delta: int, now
     )
     if row is not None:
         return row
-    available = await conn.scalar(sa.select(inventory.c.quantity).where(inventory.c.id == inventory_id))
-    if available is None:
+    found = await conn.execute(sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id))
+    current = found.mappings().first()
+    if current is None:
         raise _missing(inventory_id)
-    if delta < 0:
-        raise conflict(
-            f"stock record {inventory_id} holds {available}; cannot take {-delta}",
-            kind="insufficient-stock",
-            available=available,
-            requested=-delta,
-        )
-    raise conflict(
-        f"stock record {inventory_id} holds {available}; adding {delta} would exceed {MAX_QUANTITY}",
-        kind="stock-limit-exceeded",
-        available=available,
-        requested=delta,
-    )
+    name = await _product_name(conn, current["product_id"])
+    raise _refusal(current, name, current["quantity"], delta, reason)
 
 
 # Reads
@@ -317,6 +389,7 @@ async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
                 "warehouse": row["warehouse"],
                 "quantity": quantity,
                 "reorder_point": row["reorder_point"],
+                "reorder_quantity": row["reorder_quantity"],
             }
         )
     return result
@@ -377,6 +450,7 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
             warehouse=body.warehouse,
             quantity=body.quantity,
             reorder_point=reorder_point,
+            reorder_quantity=body.reorder_quantity,
             version=1,
             created_at=now,
             last_updated=now,
@@ -384,6 +458,7 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
         .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
         .returning(*_RECORD_COLUMNS)
     )
+    await _refuse_if_archived(conn, body.product_id)
     existing = await _record_id(conn, body.product_id, body.warehouse)
     row = None
     if existing is None:
@@ -408,7 +483,11 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
 
 async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) -> Change:
     now = datetime.now(UTC)
-    row = await _apply_delta(conn, inventory_id, body.delta, now)
+    if body.delta > 0:
+        product_id = await _product_of_record(conn, inventory_id)
+        if product_id is not None:
+            await _refuse_if_archived(conn, product_id)
+    row = await _apply_delta(conn, inventory_id, body.delta, now, body.reason)
     await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
     return Change(200, record_json(row), ((body.reason, body.delta),))
 
@@ -427,6 +506,11 @@ async def adjust_many(
     lock and one commit serve them all (see inventory.batching)."""
     now = datetime.now(UTC)
     async with db.write() as conn:
+        archived: ProblemError | None = None
+        if any(adjustment.body.delta > 0 for adjustment in adjustments):
+            product_id = await _product_of_record(conn, inventory_id)
+            if product_id is not None:
+                archived = await _archived_refusal(conn, product_id)
         current = (
             (
                 await conn.execute(
@@ -441,29 +525,16 @@ async def adjust_many(
         record = {**current, "last_updated": now}
         outcomes: list[Change | ProblemError] = []
         ledger: list[dict[str, Any]] = []
+        product_name: str | None = None
         for adjustment in adjustments:
             body, quantity = adjustment.body, record["quantity"]
-            after = quantity + body.delta
-            if after < 0:
-                outcomes.append(
-                    conflict(
-                        f"stock record {inventory_id} holds {quantity}; cannot take {-body.delta}",
-                        kind="insufficient-stock",
-                        available=quantity,
-                        requested=-body.delta,
-                    )
-                )
+            if archived is not None and body.delta > 0:
+                outcomes.append(archived)
                 continue
-            if after > MAX_QUANTITY:
-                outcomes.append(
-                    conflict(
-                        f"stock record {inventory_id} holds {quantity}; adding {body.delta} would exceed "
-                        f"{MAX_QUANTITY}",
-                        kind="stock-limit-exceeded",
-                        available=quantity,
-                        requested=body.delta,
-                    )
-                )
+            after = quantity + body.delta
+            if after < 0 or after > MAX_QUANTITY:
+                product_name = product_name or await _product_name(conn, record["product_id"])
+                outcomes.append(_refusal(record, product_name, quantity, body.delta, body.reason))
                 continue
             record = {**record, "quantity": after, "version": record["version"] + 1}
             ledger.append(
@@ -518,13 +589,15 @@ async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder
     now = datetime.now(UTC)
     source_id = await _record_id(conn, body.product_id, body.from_warehouse)
     if source_id is None:
-        raise not_found(f"product {body.product_id} has no stock record in {body.from_warehouse!r}")
+        name = await _product_name(conn, body.product_id)
+        raise not_found(f"There is no stock of {name} in {body.from_warehouse}")
     target_id, ledger = await _target_record(conn, body, default_reorder_point, now)
     deltas = {source_id: -body.quantity, target_id: body.quantity}
     rows: dict[int, sa.RowMapping] = {}
     # Rows are locked in id order whatever the direction, so A->B and B->A transfers cannot deadlock.
     for inventory_id in sorted(deltas):
-        rows[inventory_id] = await _apply_delta(conn, inventory_id, deltas[inventory_id], now)
+        reason = "transfer_out" if deltas[inventory_id] < 0 else "transfer_in"
+        rows[inventory_id] = await _apply_delta(conn, inventory_id, deltas[inventory_id], now, reason)
     source, target = rows[source_id], rows[target_id]
     ledger += [
         _movement(source, -body.quantity, "transfer_out", now, body.note, body.reference),
@@ -569,7 +642,13 @@ async def update_record(
     now = datetime.now(UTC)
     try:
         async with db.write() as conn:
+            archived: ProblemError | None = None
+            product_id = await _product_of_record(conn, inventory_id) if "quantity" in changes else None
+            if product_id is not None:
+                archived = await _archived_refusal(conn, product_id)
             current = await _locked_record(conn, inventory_id, expected_versions)
+            if archived is not None and changes["quantity"] > current["quantity"]:
+                raise archived
             if not changes:
                 return Change(200, record_json(current))
             row = (

@@ -1,4 +1,5 @@
-"""The inventory service's tables, as SQLAlchemy Core sees them (the migrations own their definition)."""
+"""The inventory service's tables, as SQLAlchemy Core sees them (the migrations own their definition). The
+ledger, which the product service writes to as well, is stockwiz_runtime.ledger."""
 
 from __future__ import annotations
 
@@ -14,26 +15,11 @@ inventory = sa.Table(
     sa.Column("warehouse", sa.String(100), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("reorder_point", sa.Integer, nullable=False),
+    sa.Column("reorder_quantity", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_updated", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("product_id", "warehouse"),
-)
-
-stock_movements = sa.Table(
-    "stock_movements",
-    metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("inventory_id", sa.BigInteger, nullable=False),
-    sa.Column("product_id", sa.BigInteger, nullable=False),
-    sa.Column("warehouse", sa.String(100), nullable=False),
-    sa.Column("delta", sa.Integer, nullable=False),
-    sa.Column("quantity_after", sa.Integer, nullable=False),
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("note", sa.Text),
-    sa.Column("reference", sa.String(200)),
-    sa.Column("request_id", sa.String(128)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 idempotency_keys = sa.Table(
@@ -47,12 +33,14 @@ idempotency_keys = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Products are the product service's table; stock only reads from it: ids and SKUs (demo seed), and names
-# and SKUs for the low-stock listing, which an alert must name without a call per product.
+# Products are the product service's table; stock only reads from it: ids and SKUs (demo seed), names
+# and SKUs for the low-stock listing, which an alert must name without a call per product, and the archive
+# flag, since an archived product takes no new stock.
 products = sa.Table(
     "products",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("sku", sa.String(64)),
+    sa.Column("archived", sa.Boolean, nullable=False),
 )

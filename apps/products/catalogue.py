@@ -13,11 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from products.schemas import ProductCreate, ProductQuery, ProductUpdate
-from products.tables import products
+from products.tables import inventory, products
 from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed
 from stockwiz_runtime.http import precondition_failed
+from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import ProblemError, conflict, not_found
+from stockwiz_runtime.request_context import current_request_id
 
 _COLUMNS = (
     products.c.id,
@@ -26,6 +28,7 @@ _COLUMNS = (
     products.c.price,
     products.c.category,
     products.c.sku,
+    products.c.archived,
     products.c.created_at,
     products.c.updated_at,
 )
@@ -101,9 +104,11 @@ _GET_PRODUCT = ReadQuery(
 )
 
 
-def _conditions(search: Any, category: Any, ids: Any) -> list[sa.ColumnElement[bool]]:
+def _conditions(search: Any, category: Any, ids: Any, archived: bool | None) -> list[sa.ColumnElement[bool]]:
     """The list filters; each argument is a value, a bind parameter, or None for no such filter."""
     conditions: list[sa.ColumnElement[bool]] = []
+    if archived is not None:
+        conditions.append(products.c.archived.is_(True) if archived else products.c.archived.is_(False))
     if search is not None:
         conditions.append(
             sa.or_(
@@ -129,12 +134,13 @@ def _page_statement(
 
 
 @cache
-def _list_query(sort: str, category: bool, ids: bool) -> ReadQuery:
-    """One statement per shape of list query without search text (two dozen at most), built once."""
+def _list_query(sort: str, category: bool, ids: bool, archived: bool | None) -> ReadQuery:
+    """One statement per shape of list query without search text (six dozen at most), built once."""
     conditions = _conditions(
         None,
         sa.bindparam("category", type_=sa.String) if category else None,
         sa.bindparam("ids", expanding=True, type_=sa.BigInteger) if ids else None,
+        archived,
     )
     limit, offset = sa.bindparam("limit", type_=sa.Integer), sa.bindparam("offset", type_=sa.Integer)
     return ReadQuery(
@@ -145,9 +151,10 @@ def _list_query(sort: str, category: bool, ids: bool) -> ReadQuery:
 
 async def list_products(db: Database, query: ProductQuery) -> Page:
     rows: Sequence[Mapping[str, Any] | sa.RowMapping]
+    archived = query.archive_filter()
     if query.q:
         # Search text is escaped into its LIKE patterns, so its statement is built for each request.
-        conditions = _conditions(query.q, query.category, query.ids)
+        conditions = _conditions(query.q, query.category, query.ids, archived)
         async with db.read() as conn:
             statement = _page_statement(query.sort, conditions, query.limit, query.offset)
             rows = (await conn.execute(statement)).mappings().all()
@@ -158,14 +165,14 @@ async def list_products(db: Database, query: ProductQuery) -> Page:
         if query.ids is not None:
             parameters["ids"] = query.ids
         rows = await db.fetch(
-            _list_query(query.sort, bool(query.category), query.ids is not None), **parameters
+            _list_query(query.sort, bool(query.category), query.ids is not None, archived), **parameters
         )
     if rows:
         total = int(rows[0]["total"])
     else:
         # Past the last page (or when nothing matches) no row carries the window count: count on its own.
         count = sa.select(sa.func.count()).select_from(products)
-        where = _conditions(query.q, query.category, query.ids)
+        where = _conditions(query.q, query.category, query.ids, archived)
         async with db.read() as conn:
             total = int(await conn.scalar(count.where(*where)) or 0)
     return Page([_as_json(row) for row in rows], total)
@@ -180,7 +187,7 @@ async def get_product(db: Database, product_id: int) -> Product:
 
 async def create_product(db: Database, body: ProductCreate) -> Product:
     now = datetime.now(UTC)
-    values = body.model_dump() | {"version": 1, "created_at": now, "updated_at": now}
+    values = body.model_dump() | {"archived": False, "version": 1, "created_at": now, "updated_at": now}
     try:
         async with db.write() as conn:
             row = (
@@ -225,31 +232,75 @@ async def update_product(
     return Product(_as_json(row), row["version"])
 
 
+def _units(count: int) -> str:
+    return f"{count:,} unit" if count == 1 else f"{count:,} units"
+
+
 async def delete_product(db: Database, product_id: int, expected_versions: frozenset[int] | None) -> None:
-    statement = sa.delete(products).where(products.c.id == product_id)
-    if expected_versions is not None:
-        statement = statement.where(products.c.version.in_(expected_versions))
-    try:
-        async with db.write() as conn:
-            deleted = (await conn.execute(statement)).rowcount
-            if not deleted:
-                current = await conn.scalar(sa.select(products.c.version).where(products.c.id == product_id))
-    except IntegrityError:
-        # Stock rows reference the product (ON DELETE RESTRICT): stock must never be orphaned.
-        raise conflict(
-            f"product {product_id} still has stock records; delete them through the inventory service first",
-            kind="product-has-stock",
-        ) from None
-    if not deleted:
-        if current is None:
+    """Delete a product whose stock is gone. Its stock records, all at 0 units, go in the same transaction,
+    each leaving a `delete` movement of 0 that names the product, so every record's history still sums to
+    its quantity and stays readable after the product is gone. A product that still holds units is refused
+    (product-has-stock): ship, transfer or count them to 0 first, or archive it."""
+    now = datetime.now(UTC)
+    async with db.write() as conn:
+        # The product first, then its records: the order in which the inventory service locks them too.
+        product = (
+            await conn.execute(
+                sa.select(products.c.name, products.c.sku, products.c.version)
+                .where(products.c.id == product_id)
+                .with_for_update()
+            )
+        ).first()
+        if product is None:
             raise _missing(product_id)
-        raise precondition_failed(current)
+        if expected_versions is not None and product.version not in expected_versions:
+            raise precondition_failed(product.version)
+        records = (
+            await conn.execute(
+                sa.select(inventory.c.id, inventory.c.warehouse, inventory.c.quantity)
+                .where(inventory.c.product_id == product_id)
+                .order_by(inventory.c.warehouse)
+                .with_for_update()
+            )
+        ).all()
+        held = [record for record in records if record.quantity > 0]
+        if held:
+            where = ", ".join(f"{record.warehouse}: {record.quantity:,}" for record in held)
+            raise conflict(
+                f"{product.name} still holds {_units(sum(r.quantity for r in held))} ({where}); ship, "
+                "transfer or count them to 0 before deleting it, or archive it",
+                kind="product-has-stock",
+                quantity=sum(record.quantity for record in held),
+            )
+        if records:
+            label = product.name if product.sku is None else f"{product.name} (SKU {product.sku})"
+            await conn.execute(
+                sa.insert(stock_movements).values(
+                    [
+                        {
+                            "inventory_id": record.id,
+                            "product_id": product_id,
+                            "warehouse": record.warehouse,
+                            "delta": 0,
+                            "quantity_after": 0,
+                            "reason": "delete",
+                            "note": f"product deleted: {label}",
+                            "reference": None,
+                            "request_id": current_request_id(),
+                            "created_at": now,
+                        }
+                        for record in records
+                    ]
+                )
+            )
+            await conn.execute(sa.delete(inventory).where(inventory.c.product_id == product_id))
+        await conn.execute(sa.delete(products).where(products.c.id == product_id))
 
 
 async def categories(db: Database) -> list[dict[str, Any]]:
     statement = (
         sa.select(products.c.category, sa.func.count().label("count"))
-        .where(products.c.category.is_not(None))
+        .where(products.c.category.is_not(None), products.c.archived.is_(False))
         .group_by(products.c.category)
         .order_by(products.c.category)
     )
@@ -274,6 +325,7 @@ async def seed_demo_products(db: Database) -> None:
                         "price": p.price,
                         "category": p.category,
                         "sku": p.sku,
+                        "archived": False,
                         "version": 1,
                         "created_at": now,
                         "updated_at": now,

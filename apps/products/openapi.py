@@ -10,7 +10,17 @@ from stockwiz_runtime.validation import SEARCH_PATTERN, id_list_pattern
 
 PRODUCT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "name", "description", "price", "category", "sku", "created_at", "updated_at"],
+    "required": [
+        "id",
+        "name",
+        "description",
+        "price",
+        "category",
+        "sku",
+        "archived",
+        "created_at",
+        "updated_at",
+    ],
     "properties": {
         "id": {"type": "integer", "minimum": 1},
         "name": {"type": "string"},
@@ -18,6 +28,10 @@ PRODUCT_SCHEMA: dict[str, Any] = {
         "price": {"type": "number", "description": "Exact decimal, 2 decimal places."},
         "category": {"type": ["string", "null"]},
         "sku": {"type": ["string", "null"]},
+        "archived": {
+            "type": "boolean",
+            "description": "Hidden from lists unless ?archived=true; takes no new stock; its ledger is kept.",
+        },
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
     },
@@ -38,6 +52,12 @@ LIST_PARAMETERS = [
     oa.query("sort", {"enum": list(get_args(SortKey))}, "Sort key; '-' descends."),
     *oa.PAGING,
     oa.query("ids", {"type": "string", "pattern": id_list_pattern()}, "Comma-separated ids (at most 1000)."),
+    oa.query(
+        "archived",
+        {"type": "boolean"},
+        "true: only archived products; false: only active ones. Without it: active products, or every "
+        "product named by `ids`.",
+    ),
 ]
 
 
@@ -48,6 +68,7 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
     "price": 499.99,
     "category": "Electronics",
     "sku": "MON-4K",
+    "archived": False,
     "created_at": "2026-03-01T09:30:00+00:00",
     "updated_at": "2026-03-02T14:05:00+00:00",
 }
@@ -88,7 +109,7 @@ def openapi_document() -> dict[str, Any]:
         "/products/categories": {
             "get": {
                 "operationId": "listCategories",
-                "summary": "Distinct categories with their product counts.",
+                "summary": "Distinct categories with their counts of active (not archived) products.",
                 "responses": oa.responses(
                     {
                         "200": oa.ok_json(
@@ -117,14 +138,17 @@ def openapi_document() -> dict[str, Any]:
             },
             "put": {
                 "operationId": "updateProduct",
-                "summary": "Partial update; null clears description, category or sku.",
+                "summary": "Partial update; null clears description, category or sku; "
+                "archived: true archives.",
                 "parameters": [oa.IF_MATCH],
                 "requestBody": oa.request_body(ProductUpdate),
                 "responses": oa.responses({"200": product}, 404, 409, 412, 413, 415, 422),
             },
             "delete": {
                 "operationId": "deleteProduct",
-                "summary": "Delete a product (refused with 409 while it has stock records).",
+                "summary": "Delete a product whose stock is gone: its stock records, all at 0 units, go "
+                "with it (each leaves a `delete` movement); 409 product-has-stock while any record holds "
+                "units.",
                 "parameters": [oa.IF_MATCH],
                 "responses": oa.responses({"204": {"description": "Deleted"}}, 404, 409, 412),
             },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema, field_validator
 
 from stockwiz_runtime.validation import (
     NOT_NULL,
@@ -75,6 +75,10 @@ class ProductUpdate(RequestModel):
     description: Description | None = None
     category: Category | None = None
     sku: Sku | None = None
+    archived: Annotated[StrictBool, NOT_NULL] = Field(  # type: ignore[assignment]
+        None,
+        description="true archives the product (hidden from lists, takes no new stock); false restores it.",
+    )
 
     def changes(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.model_fields_set}
@@ -103,6 +107,14 @@ class ProductQuery(QueryModel):
     limit: Limit = 100
     offset: Offset = 0
     ids: list[int] | None = None
+    # None: active products, or every listed id when `ids` is given; true: only archived; false: only active.
+    archived: bool | None = None
+
+    def archive_filter(self) -> bool | None:
+        """Which products a list shows by their archive flag (None: all of them)."""
+        if self.archived is None:
+            return None if self.ids is not None else False
+        return self.archived
 
     @field_validator("ids", mode="before")
     @classmethod

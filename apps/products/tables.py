@@ -15,7 +15,20 @@ products = sa.Table(
     sa.Column("price", sa.Numeric(10, 2), nullable=False),
     sa.Column("category", sa.String(100)),
     sa.Column("sku", sa.String(64)),
+    sa.Column("archived", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The inventory service's stock records, as far as deleting a product whose stock is gone needs them: its
+# empty records go with it, each leaving its `delete` movement in the ledger (stockwiz_runtime.ledger; see
+# catalogue.delete_product).
+inventory = sa.Table(
+    "inventory",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("product_id", sa.BigInteger, nullable=False),
+    sa.Column("warehouse", sa.String(100), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
 )

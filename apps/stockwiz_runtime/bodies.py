@@ -6,9 +6,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, loads_untrusted
 from stockwiz_runtime.problems import FieldError, ProblemError, validation_failed
+from stockwiz_runtime.validation import FieldRuleError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -29,20 +31,32 @@ async def read_json(request: web.Request) -> Any:
         raise ProblemError(400, f"The body is not valid JSON: {exc}", kind="malformed-json") from None
 
 
+def field_error(error: ErrorDetails) -> FieldError:
+    """One pydantic error as the API reports it: against the field it is about, in our own words.
+
+    A ValueError raised by one of our validators reaches pydantic as "Value error, <message>": the message
+    is ours, the prefix is the library's, so the message is taken from the exception itself. A rule over
+    several fields (a model validator) raises FieldRuleError naming the field it is about; anything else
+    without a location is about the body as a whole."""
+    raised = error.get("ctx", {}).get("error")
+    field = ".".join(str(part) for part in error["loc"])
+    message = error["msg"]
+    if isinstance(raised, FieldRuleError):
+        field = ".".join(part for part in (field, raised.field) if part)
+        message = raised.message
+    elif isinstance(raised, ValueError) and error["type"] == "value_error":
+        message = str(raised)
+    elif error["type"] == "assertion_error":
+        message = message.removeprefix("Assertion failed, ")
+    return FieldError(field=field or "body", message=message, type=error["type"])
+
+
 def validate(model: type[ModelT], data: Any) -> ModelT:
     """`model` from decoded JSON, or a 422 problem listing every field error."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            FieldError(
-                field=".".join(str(part) for part in error["loc"]) or "body",
-                message=error["msg"],
-                type=error["type"],
-            )
-            for error in exc.errors()
-        ]
-        raise validation_failed(errors) from None
+        raise validation_failed([field_error(error) for error in exc.errors()]) from None
 
 
 async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:

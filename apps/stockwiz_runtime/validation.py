@@ -14,6 +14,16 @@ from pydantic import (
 )
 
 
+class FieldRuleError(ValueError):
+    """A rule broken by a combination of fields, raised from a model validator and reported against the
+    field named here (not against the whole body), with the message as written."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 def _no_control_characters(value: str) -> str:
     # PostgreSQL rejects NUL in text, and control characters in names only hide things from people.
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):

@@ -4,106 +4,21 @@ when Chromium is missing (`make pytest` installs it first with tools/ensure_chro
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.gateway.conftest import API_TOKENS, WRITE_TOKEN, Backends, start_backends
-from tests.support.processes import REPO, ServiceProcess, start_service
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = REPO / "build" / "screenshots"
-XSS_NAME = "<img src=x onerror=alert(1)>"
-
-
-def chromium_path() -> str:
-    path = os.environ.get("STOCKWIZ_CHROMIUM", "/usr/bin/chromium")
-    if not os.access(path, os.X_OK):
-        pytest.fail(
-            f"Chromium is missing at {path}: run `python tools/ensure_chromium.py` (as root it installs "
-            "Debian's chromium) or set STOCKWIZ_CHROMIUM. Browser tests never skip."
-        )
-    return path
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backends, ServiceProcess]]:
-    directory = tmp_path_factory.mktemp("browser")
-    logs = directory / "logs"
-    logs.mkdir()
-    for backends in start_backends(f"sqlite:///{directory / 'ui.db'}", logs):
-        gateway = start_service(
-            "gateway",
-            logs,
-            env={
-                "PRODUCT_SERVICE_URL": backends.products.url,
-                "INVENTORY_SERVICE_URL": backends.inventory.url,
-                "API_TOKENS": API_TOKENS,
-            },
-        )
-        try:
-            yield backends, gateway
-        finally:
-            gateway.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Watch:
-    """What the page did that it should not: script errors, alerts, CSP violations."""
-
-    def __init__(self, page: Page) -> None:
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            self.errors.append(message.text)
-
-
-def create_product(page: Page, name: str, price: str, category: str = "") -> None:
-    page.get_by_role("button", name="New product").click()
-    dialog = page.locator("#product-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_label("Price").fill(price)
-    dialog.get_by_label("Category").fill(category)
-    dialog.get_by_role("button", name="Save").click()
-
-
-def record_movement(page: Page, action: str, warehouse: str, quantity: int) -> None:
-    form = page.locator("#movement-form")
-    form.get_by_label("Action").select_option(action)
-    form.get_by_label("Warehouse").fill(warehouse)
-    form.locator("input[name=quantity]").fill(str(quantity))
-    form.get_by_role("button", name="Record").click()
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    XSS_NAME,
+    Watch,
+    create_product,
+    record_movement,
+    transfer_stock,
+)
+from tests.gateway.conftest import WRITE_TOKEN, Backends
+from tests.support.processes import ServiceProcess
 
 
 @pytest.mark.browser
@@ -117,11 +32,11 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     token_dialog = page.locator("#token-dialog")
     expect(token_dialog).to_be_visible()
     token_dialog.get_by_label("Token").fill(WRITE_TOKEN)
-    token_dialog.get_by_role("button", name="Use token").click()
+    token_dialog.get_by_role("button", name="Sign in").click()
     expect(page.locator("#products-state")).to_have_text("No products yet. Create the first one.")
 
     # Field errors come from the API's problem+json.
-    create_product(page, "Broken", "abc")
+    create_product(page, "Broken", "abc", saved=False)
     expect(page.locator('#product-form .field-error[data-field="price"]')).not_to_be_empty()
     page.locator("#product-dialog").get_by_role("button", name="Cancel").click()
 
@@ -156,15 +71,13 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
 
     # Shipping more than there is is refused and said so; nothing changes.
     record_movement(page, "ship", "Main", 50)
-    expect(page.locator("#error")).to_be_visible()
+    refusal = "Only 5 units of Test Widget in Main; cannot ship 50"
+    expect(page.locator("#movement-error")).to_have_text(refusal)
+    expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#stock-total")).to_have_text("5")
 
     # Transfer part of it to a new warehouse.
-    transfer = page.locator("#transfer-form")
-    transfer.get_by_label("From").select_option("Main")
-    transfer.get_by_label("To").fill("Overflow")
-    transfer.locator("input[name=quantity]").fill("2")
-    transfer.get_by_role("button", name="Transfer").click()
+    transfer_stock(page, "Main", "Overflow", 2)
     expect(page.locator("#stock-body tr", has_text="Overflow")).to_contain_text("2")
     expect(page.locator("#stock-total")).to_have_text("5")
 

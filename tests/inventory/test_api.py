@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from inventory.openapi import RECORD_FIELDS
 from tests.inventory.conftest import Client, create_stock, new_product
 
-RECORD_KEYS = {"id", "product_id", "warehouse", "quantity", "reorder_point", "last_updated", "version"}
+# What the OpenAPI document says a record holds is exactly what the service answers.
+RECORD_KEYS = set(RECORD_FIELDS)
 
 
 async def movements_of(client: Client, inventory_id: int) -> list[dict[str, object]]:
@@ -146,6 +148,67 @@ async def test_adjust_reason_and_sign_must_agree(client: Client, product_id: int
     assert (await (await client.get(f"/inventory/{record['id']}")).json())["quantity"] == 6
 
 
+async def test_refusals_speak_of_the_product_and_warehouse(client: Client, product_id: int) -> None:
+    """Not enough stock is said in the shop's words, with the product's name and the warehouse, on the
+    single path, the batched path and a transfer; the problem also names them as fields."""
+    record = await create_stock(client, product_id, "Warehouse B", quantity=12)
+    path = f"/inventory/{record['id']}/adjust"
+    keyed = await client.post(
+        path, json={"delta": -20, "reason": "ship"}, headers={"Idempotency-Key": "refusal-words-1"}
+    )
+    batched = await client.post(path, json={"delta": -20, "reason": "ship"})
+    damaged = await client.post(path, json={"delta": -13, "reason": "damage"})
+    for response in (keyed, batched):
+        assert response.status == 409
+        problem = await response.json()
+        assert problem["detail"] == "Only 12 units of Laptop in Warehouse B; cannot ship 20"
+        assert problem["available"] == 12 and problem["requested"] == 20
+        assert problem["product_name"] == "Laptop" and problem["warehouse"] == "Warehouse B"
+        assert problem["product_id"] == product_id and problem["inventory_id"] == record["id"]
+    assert (await damaged.json())["detail"] == "Only 12 units of Laptop in Warehouse B; cannot write off 13"
+    transfer = {"product_id": product_id, "from_warehouse": "Warehouse B", "to_warehouse": "C"}
+    moved = await client.post("/inventory/transfer", json={**transfer, "quantity": 1_000})
+    assert (await moved.json())["detail"] == "Only 12 units of Laptop in Warehouse B; cannot transfer 1,000"
+    await client.post(path, json={"delta": -12, "reason": "ship"})
+    empty = await client.post(path, json={"delta": -1, "reason": "ship"})
+    assert (await empty.json())["detail"] == "No units of Laptop in Warehouse B; cannot ship 1"
+    nowhere = await client.post(
+        "/inventory/transfer",
+        json={"product_id": product_id, "from_warehouse": "Attic", "to_warehouse": "C", "quantity": 1},
+    )
+    assert nowhere.status == 404
+    assert (await nowhere.json())["detail"] == "There is no stock of Laptop in Attic"
+
+
+async def test_field_errors_name_the_field_without_library_words(client: Client, product_id: int) -> None:
+    """A rule over two fields is reported against the field it is about, never `body`, and no message
+    carries pydantic's "Value error, " prefix."""
+    record = await create_stock(client, product_id, quantity=10)
+    cases = [
+        (
+            f"/inventory/{record['id']}/adjust",
+            {"delta": 1, "reason": "ship"},
+            "delta",
+            "a ship takes stock: delta must be negative",
+        ),
+        (f"/inventory/{record['id']}/adjust", {"delta": 0, "reason": "adjust"}, "delta", "must not be 0"),
+        (
+            "/inventory/transfer",
+            {"product_id": product_id, "from_warehouse": "A", "to_warehouse": "A", "quantity": 1},
+            "to_warehouse",
+            "must differ from from_warehouse",
+        ),
+        ("/inventory", {"product_id": product_id, "warehouse": "   "}, "warehouse", "must not be blank"),
+        ("/inventory", {"product_id": product_id, "warehouse": 5}, "warehouse", "must be a string"),
+    ]
+    for path, body, field, message in cases:
+        response = await client.post(path, json=body)
+        assert response.status == 422, body
+        problem = await response.json()
+        assert problem["type"] == "urn:stockwiz:problem:validation-error"
+        assert [(error["field"], error["message"]) for error in problem["errors"]] == [(field, message)]
+
+
 async def test_quantity_ceiling_is_a_409_not_an_overflow(client: Client, product_id: int) -> None:
     record = await create_stock(client, product_id, quantity=1_000_000_000)
     response = await client.post(f"/inventory/{record['id']}/adjust", json={"delta": 1, "reason": "receive"})
@@ -228,7 +291,7 @@ async def test_summary_is_keyed_by_product_and_omits_products_without_stock(
     bare = await new_product(products, "No stock")
     await create_stock(client, product_id, "Warehouse A", 10)
     await create_stock(client, product_id, "Warehouse B", 10)
-    c = await create_stock(client, other, "Warehouse C", 7, reorder_point=3)
+    c = await create_stock(client, other, "Warehouse C", 7, reorder_point=3, reorder_quantity=40)
     response = await client.get(
         "/inventory/summary", params={"product_ids": f"{product_id},{other},{bare},{other}"}
     )
@@ -240,7 +303,15 @@ async def test_summary_is_keyed_by_product_and_omits_products_without_stock(
     assert body[str(other)] == {
         "quantity": 7,
         "warehouse": "Warehouse C",
-        "warehouses": [{"id": c["id"], "warehouse": "Warehouse C", "quantity": 7, "reorder_point": 3}],
+        "warehouses": [
+            {
+                "id": c["id"],
+                "warehouse": "Warehouse C",
+                "quantity": 7,
+                "reorder_point": 3,
+                "reorder_quantity": 40,
+            }
+        ],
     }
     assert await (await client.get("/inventory/summary", params={"product_ids": "999"})).json() == {}
     for params in (
@@ -250,6 +321,32 @@ async def test_summary_is_keyed_by_product_and_omits_products_without_stock(
         {"product_ids": ",".join(map(str, range(1, 1002)))},
     ):
         assert (await client.get("/inventory/summary", params=params)).status == 422, params
+
+
+async def test_reorder_point_and_quantity_per_record(client: Client, product_id: int) -> None:
+    """A record's reorder quantity defaults to 0 (not set); PUT sets it and the reorder point without
+    touching the quantity or the ledger, guarded by If-Match like any PUT."""
+    record = await create_stock(client, product_id, quantity=40)
+    assert record["reorder_point"] == 30 and record["reorder_quantity"] == 0
+    path = f"/inventory/{record['id']}"
+    changed = await client.put(
+        path, json={"reorder_point": 45, "reorder_quantity": 100}, headers={"If-Match": '"1"'}
+    )
+    assert changed.status == 200, await changed.text()
+    body = await changed.json()
+    assert body["quantity"] == 40 and body["version"] == 2
+    assert (body["reorder_point"], body["reorder_quantity"]) == (45, 100)
+    low = await (await client.get("/inventory/low-stock")).json()
+    assert [(r["id"], r["reorder_quantity"]) for r in low] == [(record["id"], 100)]
+    assert [m["reason"] for m in await movements_of(client, record["id"])] == ["create"]
+    stale = await client.put(path, json={"reorder_quantity": 5}, headers={"If-Match": '"1"'})
+    assert stale.status == 412
+    for bad in ({"reorder_quantity": -1}, {"reorder_quantity": None}, {"reorder_quantity": "5"}):
+        refused = await client.put(path, json=bad)
+        assert refused.status == 422, bad
+        assert [e["field"] for e in (await refused.json())["errors"]] == ["reorder_quantity"]
+    created = await create_stock(client, product_id, "Warehouse B", 0, reorder_quantity=12)
+    assert created["reorder_quantity"] == 12
 
 
 async def test_lists_filter_and_paginate(client: Client, products: Client, product_id: int) -> None:

@@ -47,6 +47,10 @@ async def test_validation_errors_are_problem_json_with_field_errors(client: Prod
     problem = await response.json()
     assert problem["status"] == 422 and problem["request_id"] == response.headers["X-Request-ID"]
     assert {error["field"] for error in problem["errors"]} == {"name", "price", "category", "colour"}
+    # Our own rules read as written: no "Value error, " from the validation library.
+    messages = {error["field"]: error["message"] for error in problem["errors"]}
+    assert messages["name"] == "must not be blank"
+    assert not any("Value error" in message for message in messages.values())
 
 
 async def test_wrong_types_and_media_types_are_refused(client: ProductsClient) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
@@ -124,6 +125,69 @@ async def id_types(db: Database) -> dict[tuple[str, str], str]:
     return types
 
 
+async def downgrade_drops_only(db: Database, revision: str, table: str, column: str, rows: int) -> None:
+    """Migrating down to `revision` drops `column` of `table` and keeps its `rows` rows."""
+    await downgrade(db, revision)
+    async with db.read() as conn:
+        columns = await conn.run_sync(lambda sync: sa.inspect(sync).get_columns(table))
+        assert column not in {found["name"] for found in columns}
+        assert await conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) == rows
+
+
+async def test_reorder_quantity_is_added_with_a_default_and_removed(database_url: str) -> None:
+    """0004: existing records get reorder_quantity 0 (not set); a negative one is refused by the database;
+    going back to 0003 drops the column and keeps the records."""
+    db = Database(normalize_database_url(database_url))
+    insert = (
+        "INSERT INTO inventory (product_id, warehouse, quantity, reorder_point, version, created_at,"
+        " last_updated) VALUES (1, :w, 5, 30, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    try:
+        await upgrade(db, "0003")
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO products (id, name, price, version, created_at, updated_at)"
+                    " VALUES (1, 'p', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            await conn.execute(sa.text(insert), {"w": "A"})
+        await upgrade(db, "0004")
+        async with db.read() as conn:
+            quantities = await conn.execute(sa.text("SELECT reorder_quantity FROM inventory"))
+            assert quantities.scalars().all() == [0]
+        with pytest.raises(sa.exc.IntegrityError):
+            async with db.write() as conn:
+                await conn.execute(sa.text("UPDATE inventory SET reorder_quantity = -1"))
+        await downgrade_drops_only(db, "0003", "inventory", "reorder_quantity", rows=1)
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+async def test_products_become_archivable_all_active(database_url: str) -> None:
+    """0005: every existing product starts active (archived false); back at 0004 the flag is gone and the
+    products are kept."""
+    db = Database(normalize_database_url(database_url))
+    try:
+        await upgrade(db, "0004")
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO products (name, price, version, created_at, updated_at)"
+                    " VALUES ('p', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade(db, "0005")
+        async with db.read() as conn:
+            flags = await conn.execute(sa.text("SELECT archived FROM products"))
+            assert flags.scalars().all() == [False]
+        await downgrade_drops_only(db, "0004", "products", "archived", rows=1)
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
 async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None:
     db = Database(normalize_database_url(database_url))
     try:
@@ -141,7 +205,7 @@ async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None
         if db.is_postgres:
             assert set((await id_types(db)).values()) == {"integer", "integer to 2147483647"}
         await upgrade(db)
-        assert await current_revision(db) == head_revision() == "0003"
+        assert await current_revision(db) == head_revision()
         if db.is_postgres:
             assert set((await id_types(db)).values()) == {"bigint", "bigint to 9223372036854775807"}
         # SQLite's INTEGER PRIMARY KEY is a 64-bit rowid already: the largest id is stored and read back.

@@ -83,25 +83,95 @@
     }
   }
 
-  let tokenPrompt = null;
+  // ---- the sign-in token ---------------------------------------------------------------------------
+  // Kept in sessionStorage (never a cookie, so no request carries it unasked and nothing outlives the
+  // browser session) and shared with the other StockWiz tabs of this browser over a BroadcastChannel
+  // (same origin only): a new tab asks the open ones for it before its first request; signing in or out
+  // in one tab does so in all of them. Once every StockWiz tab is closed, the token is gone.
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel("stockwiz.session") : null;
+  const NEEDS_TOKEN = "This StockWiz asks everyone for a sign-in token. Enter yours.";
+  const session = { authRequired: false, prompt: null };
 
+  const currentToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+  function showAuthButtons() {
+    const token = currentToken();
+    if (token) session.authRequired = true;
+    $("sign-out").hidden = !token;
+    $("sign-in").hidden = Boolean(token) || !session.authRequired;
+  }
+
+  function keepToken(token, { tell = true } = {}) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (tell && channel) channel.postMessage({ type: "token", token });
+    showAuthButtons();
+  }
+
+  function signedOut(text) {
+    // The data on screen belongs to the session that ended: none of it stays visible.
+    for (const id of ["card-products", "card-units", "card-low"]) $(id).textContent = "–";
+    $("signed-out-text").textContent = text;
+    show("signed-out");
+    showAuthButtons();
+  }
+
+  function signOut({ tell = true } = {}) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (tell && channel) channel.postMessage({ type: "signed-out" });
+    session.authRequired = true;
+    if ($("token-dialog").open) $("token-dialog").close();
+    signedOut(tell ? "You are signed out, in every StockWiz tab of this browser." :
+      "You were signed out in another StockWiz tab.");
+  }
+
+  if (channel) {
+    channel.addEventListener("message", (event) => {
+      const message = event.data || {};
+      const token = currentToken();
+      if (message.type === "ask" && token) channel.postMessage({ type: "token", token });
+      else if (message.type === "token" && typeof message.token === "string" && message.token !== token) {
+        keepToken(message.token, { tell: false });
+        if ($("token-dialog").open) $("token-dialog").close();  // the pending requests retry with it
+        else if (!$("view-signed-out").hidden) reload();
+      } else if (message.type === "signed-out" && token) signOut({ tell: false });
+    });
+  }
+
+  // A new tab borrows the token of an open one: ask, and wait briefly for the first answer.
+  function borrowToken() {
+    if (currentToken() || !channel) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        channel.removeEventListener("message", answered);
+        resolve();
+      };
+      const answered = (event) => { if (event.data && event.data.type === "token") setTimeout(done); };
+      const timer = setTimeout(done, 300);
+      channel.addEventListener("message", answered);
+      channel.postMessage({ type: "ask" });
+    });
+  }
+
+  // Resolves with the token to use, or null when the user dismissed the prompt.
   function askForToken(reason) {
-    if (tokenPrompt) return tokenPrompt;
-    tokenPrompt = new Promise((resolve) => {
+    if (session.prompt) return session.prompt;
+    session.prompt = new Promise((resolve) => {
       const dialog = $("token-dialog");
       $("token-reason").textContent = reason;
       const form = $("token-form");
       form.elements.token.value = "";
-      const done = () => {
-        dialog.removeEventListener("close", done);
-        tokenPrompt = null;
-        resolve(sessionStorage.getItem(TOKEN_KEY));
-      };
-      dialog.addEventListener("close", done);
+      dialog.addEventListener("close", () => {
+        session.prompt = null;
+        resolve(currentToken());
+      }, { once: true });
       dialog.showModal();
     });
-    return tokenPrompt;
+    return session.prompt;
   }
+
+  const NOT_SIGNED_IN = "StockWiz needs a sign-in token to show your stock. Ask whoever runs your " +
+    "StockWiz for one, then choose “Sign in”.";
 
   async function api(method, path, { body, headers } = {}) {
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -124,16 +194,19 @@
         try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 200) }; }
       }
       if (response.status === 401) {
-        const reason = token ? "The token was not accepted. Enter another one." :
-          "This StockWiz needs an API token. It is kept for this browser tab only.";
+        session.authRequired = true;
+        const reason = token ? "That token was not accepted. Check it and enter it again." : NEEDS_TOKEN;
         const next = await askForToken(reason);
         if (next && next !== token) continue;
-        throw new ApiError(401, data);
+        // Dismissed: say so in the shop's words, not the API's.
+        signedOut(NOT_SIGNED_IN);
+        throw new ApiError(401, { detail: NOT_SIGNED_IN });
       }
       if (!response.ok) throw new ApiError(response.status, data);
       return { status: response.status, headers: response.headers, data };
     }
-    throw new ApiError(401, { detail: "No accepted API token." });
+    signedOut(NOT_SIGNED_IN);
+    throw new ApiError(401, { detail: NOT_SIGNED_IN });
   }
 
   const query = (params) => {
@@ -169,6 +242,27 @@
       }
     }
     return shown;
+  }
+
+  // A form's outcome is shown in the form itself, next to the button that caused it: field errors under
+  // their fields, anything else (not enough stock, a conflict) in the form's own error line. Each submit
+  // starts by clearing both.
+  function clearFormErrors(form) {
+    fieldErrors(form, null);
+    const line = form.querySelector(".form-error");
+    if (line) line.textContent = "";
+  }
+
+  function formFailed(form, error) {
+    const shown = fieldErrors(form, error);
+    const line = form.querySelector(".form-error");
+    if (error instanceof ApiError && error.status === 412) {
+      line.textContent = "Someone changed this meanwhile. The page now shows their version; try again.";
+    } else {
+      line.textContent = shown ? "Please correct the marked fields." : error.message;
+    }
+    // On a phone the button can sit at the bottom edge of the screen: bring the message up with it.
+    line.scrollIntoView({ block: "nearest" });
   }
 
   // ---- dashboard -----------------------------------------------------------------------------------
@@ -213,31 +307,77 @@
 
   async function loadProducts() {
     const table = $("products-table");
+    // Only the latest request renders (typing, sorting and paging overlap); aria-busy marks the wait.
+    productsView.seq = (productsView.seq || 0) + 1;
+    const seq = productsView.seq;
+    table.setAttribute("aria-busy", "true");
     showState("products-state", "Loading products…");
+    const archived = $("show-archived").checked;
     const params = {
       q: $("search").value.trim(), category: $("category").value, sort: $("sort").value,
-      limit: PAGE_SIZE, offset: productsView.offset,
+      limit: PAGE_SIZE, offset: productsView.offset, archived: archived ? "true" : undefined,
     };
     try {
       const result = await api("GET", `/api/products-full?${query(params)}`);
+      if (seq !== productsView.seq) return undefined;
+      table.removeAttribute("aria-busy");
       const total = totalOf(result);
       if (!result.data.length && productsView.offset > 0 && total > 0) {
         productsView.offset = Math.max(0, total - PAGE_SIZE);
         return loadProducts();
       }
       $("products-body").replaceChildren(...result.data.map(productRow));
+      labelCells(table);
       table.hidden = result.data.length === 0;
       showState("products-state", result.data.length ? "" :
-        (params.q || params.category ? "No product matches these filters." : "No products yet. Create the first one."));
+        (params.q || params.category ? "No product matches these filters." :
+          (archived ? "No archived products." : "No products yet. Create the first one.")));
       pager("products", productsView.offset, result.data.length, total, (offset) => {
         productsView.offset = offset;
         loadProducts();
       });
     } catch (error) {
+      if (seq !== productsView.seq) return undefined;
+      table.removeAttribute("aria-busy");
       table.hidden = true;
       showState("products-state", `Could not load products: ${error.message}`);
     }
     return undefined;
+  }
+
+  // Sortable headers: a button in each sortable header (so a click, Enter and Space all sort), the sort
+  // menu kept in step, and aria-sort on the one header the list is sorted by.
+  function showSort() {
+    const sort = $("sort").value;
+    const key = sort.replace(/^-/, "");
+    for (const button of document.querySelectorAll("#products-table button.sort")) {
+      const th = button.closest("th");
+      const mark = button.querySelector(".sort-mark");
+      if (button.dataset.sort === key) {
+        const ascending = !sort.startsWith("-");
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        mark.textContent = ascending ? " ▲" : " ▼";
+      } else {
+        th.removeAttribute("aria-sort");
+        mark.textContent = "";
+      }
+    }
+  }
+
+  function sortBy(key) {
+    const select = $("sort");
+    select.value = select.value === key ? `-${key}` : key;
+    showSort();
+    productsView.offset = 0;
+    loadProducts();
+  }
+
+  // Each cell carries its column's name, which the phone layout shows before the value.
+  function labelCells(table) {
+    const names = [...table.tHead.rows[0].cells].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+    for (const row of table.tBodies[0].rows) {
+      [...row.cells].forEach((cell, index) => { if (names[index]) cell.dataset.label = names[index]; });
+    }
   }
 
   function productRow(product) {
@@ -257,7 +397,11 @@
       el("td", {}, badge),
       el("td", { className: "actions" },
         el("button", { type: "button", className: "secondary small", onclick: () => editProduct(product.id) }, "Edit"),
-        el("button", { type: "button", className: "danger small", onclick: () => deleteProduct(product) }, "Delete")));
+        product.archived ?
+          el("button", { type: "button", className: "secondary small", onclick: (e) => restoreProduct(product, e) }, "Restore") :
+          el("button", { type: "button", className: "secondary small", onclick: (e) => archiveProduct(product, e) }, "Archive"),
+        el("button", { type: "button", className: "danger small", onclick: (e) => deleteProduct(product, e) }, "Delete"),
+        el("p", { className: "row-error", role: "alert" })));
   }
 
   const productDialog = { editing: null, etag: null };
@@ -345,17 +489,58 @@
     });
   }
 
-  async function deleteProduct(product) {
-    if (!(await confirmDialog(`Delete “${product.name}”? This cannot be undone.`, "Delete"))) return;
+  // A refusal of a row's action (a product that still holds stock) is shown in that row, by its buttons.
+  function rowFailed(event, error) {
+    const line = event.target.closest("td").querySelector(".row-error");
+    line.textContent = error.message;
+    line.scrollIntoView({ block: "nearest" });
+  }
+
+  function afterRetiring(text) {
+    notice(text);
+    refreshCards();
+    loadCategories();
+    if (location.hash.startsWith("#/product/")) location.hash = "#/products";
+    else loadProducts();
+  }
+
+  function stockRecords(product) {
+    return product.inventory ? product.inventory.warehouses.map((w) => w.warehouse) : [];
+  }
+
+  async function deleteProduct(product, event) {
+    const records = stockRecords(product);
+    const text = records.length ?
+      `Delete “${product.name}”? Its empty stock records (${records.join(", ")}) go with it; their ` +
+      "movement history stays readable. This cannot be undone." :
+      `Delete “${product.name}”? This cannot be undone.`;
+    if (!(await confirmDialog(text, "Delete"))) return;
     try {
       await api("DELETE", `/api/products/${product.id}`);
-      notice(`Deleted “${product.name}”.`);
-      refreshCards();
-      loadCategories();
-      if (location.hash.startsWith("#/product/")) location.hash = "#/products";
-      else loadProducts();
+      afterRetiring(`Deleted “${product.name}”.`);
     } catch (error) {
-      showError(error);
+      rowFailed(event, error);
+    }
+  }
+
+  async function archiveProduct(product, event) {
+    const text = `Archive “${product.name}”? It leaves the product list and takes no new stock; its stock ` +
+      "and history are kept. You can restore it from “Archived only”.";
+    if (!(await confirmDialog(text, "Archive"))) return;
+    try {
+      await api("PUT", `/api/products/${product.id}`, { body: { archived: true } });
+      afterRetiring(`Archived “${product.name}”.`);
+    } catch (error) {
+      rowFailed(event, error);
+    }
+  }
+
+  async function restoreProduct(product, event) {
+    try {
+      await api("PUT", `/api/products/${product.id}`, { body: { archived: false } });
+      afterRetiring(`Restored “${product.name}”.`);
+    } catch (error) {
+      rowFailed(event, error);
     }
   }
 
@@ -371,7 +556,8 @@
     try {
       const { data } = await api("GET", `/api/products/${id}`);
       $("product-title").textContent = data.name;
-      const meta = [data.sku && `SKU ${data.sku}`, data.category, money.format(Number(data.price))];
+      const meta = [data.archived && "Archived", data.sku && `SKU ${data.sku}`, data.category,
+        money.format(Number(data.price))];
       $("product-meta").textContent = meta.filter(Boolean).join(" · ");
       showState("product-state", data.description || "");
       await Promise.all([loadStock(), loadMovements()]);
@@ -389,11 +575,17 @@
       if (productView.id !== id) return;
       data.sort((a, b) => a.warehouse.localeCompare(b.warehouse));
       productView.records = data;
-      $("stock-body").replaceChildren(...data.map((record) => el("tr", {},
+      $("stock-body").replaceChildren(...data.map((record) => el("tr", { dataset: { recordId: record.id } },
         el("td", {}, record.warehouse),
         el("td", { className: "num" }, count.format(record.quantity)),
         el("td", { className: "num" }, count.format(record.reorder_point)),
-        el("td", {}, levelBadge(record.quantity, record.reorder_point)))));
+        el("td", { className: "num" }, reorderQuantity(record)),
+        el("td", {}, levelBadge(record.quantity, record.reorder_point)),
+        el("td", { className: "actions" }, el("button", {
+          type: "button", className: "secondary small", onclick: () => editReorder(record),
+          "aria-label": `Reorder settings for ${record.warehouse}`,
+        }, "Reorder…")))));
+      labelCells($("stock-table"));
       $("stock-total").textContent = count.format(data.reduce((sum, r) => sum + r.quantity, 0));
       $("stock-table").hidden = data.length === 0;
       showState("stock-state", data.length ? "" : "No stock yet. Receive some below.");
@@ -401,6 +593,53 @@
       await loadWarehouseOptions();
     } catch (error) {
       showState("stock-state", `Could not load stock: ${error.message}`);
+    }
+  }
+
+  const reorderQuantity = (record) => (record.reorder_quantity ? count.format(record.reorder_quantity) : "–");
+
+  // Reorder point and quantity of one stock record: a PUT of just those two, guarded by the version shown.
+  const reorderDialog = { record: null };
+
+  function editReorder(record) {
+    const form = $("reorder-form");
+    clearFormErrors(form);
+    reorderDialog.record = record;
+    $("reorder-record").textContent = `${$("product-title").textContent} in ${record.warehouse}: ` +
+      `${count.format(record.quantity)} in stock`;
+    form.elements.reorder_point.value = String(record.reorder_point);
+    form.elements.reorder_quantity.value = String(record.reorder_quantity);
+    $("reorder-dialog").showModal();
+    form.elements.reorder_point.focus();
+  }
+
+  async function saveReorder(event) {
+    event.preventDefault();
+    const form = event.target;
+    const record = reorderDialog.record;
+    clearFormErrors(form);
+    const body = {};
+    for (const name of ["reorder_point", "reorder_quantity"]) {
+      const text = form.elements[name].value.trim();
+      // A whole number goes as one; anything else as typed, so the API names the field.
+      body[name] = /^\d+$/.test(text) ? Number(text) : text;
+    }
+    const save = $("reorder-save");
+    save.disabled = true;
+    try {
+      await api("PUT", `/api/inventory/${record.id}`, { body, headers: { "If-Match": `"${record.version}"` } });
+      $("reorder-dialog").close();
+      notice(`Reorder settings saved for ${record.warehouse}.`);
+      await Promise.all([loadStock(), refreshCards()]);
+    } catch (error) {
+      formFailed(form, error);
+      if (error instanceof ApiError && error.status === 412) {
+        await loadStock();
+        const fresh = productView.records.find((r) => r.id === record.id);
+        if (fresh) reorderDialog.record = fresh;
+      }
+    } finally {
+      save.disabled = false;
     }
   }
 
@@ -429,6 +668,7 @@
         el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, m.delta > 0 ? `+${m.delta}` : String(m.delta)),
         el("td", { className: "num" }, count.format(m.quantity_after)),
         el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
+      labelCells($("movements-table"));
       $("movements-table").hidden = result.data.length === 0;
       showState("movements-state", result.data.length ? "" : "No movements yet.");
       pager("movements", offset, result.data.length, totalOf(result), (next) => {
@@ -445,7 +685,7 @@
   async function recordMovement(event) {
     event.preventDefault();
     const form = event.target;
-    fieldErrors(form, null);
+    clearFormErrors(form);
     const action = form.elements.action.value;
     const warehouse = form.elements.warehouse.value.trim();
     const amount = Number(form.elements.quantity.value);
@@ -481,7 +721,7 @@
       productView.movementsOffset = 0;
       await Promise.all([loadStock(), loadMovements(), refreshCards()]);
     } catch (error) {
-      if (!fieldErrors(form, error)) showError(error);
+      formFailed(form, error);
     } finally {
       button.disabled = false;
     }
@@ -491,7 +731,7 @@
   async function transfer(event) {
     event.preventDefault();
     const form = event.target;
-    fieldErrors(form, null);
+    clearFormErrors(form);
     const body = {
       product_id: productView.id,
       from_warehouse: form.elements.from_warehouse.value,
@@ -507,9 +747,9 @@
       form.reset();
       notice(`Moved ${body.quantity} from ${body.from_warehouse} to ${body.to_warehouse}.`);
       productView.movementsOffset = 0;
-      await Promise.all([loadStock(), loadMovements()]);
+      await Promise.all([loadStock(), loadMovements(), refreshCards()]);
     } catch (error) {
-      if (!fieldErrors(form, error)) showError(error);
+      formFailed(form, error);
     } finally {
       button.disabled = false;
     }
@@ -533,7 +773,9 @@
         el("td", {}, record.warehouse),
         el("td", { className: "num" }, levelBadge(record.quantity, record.reorder_point), " ", count.format(record.quantity)),
         el("td", { className: "num" }, count.format(record.reorder_point)),
+        el("td", { className: "num" }, reorderQuantity(record)),
         el("td", {}, formatDate(record.last_updated)))));
+      labelCells($("low-table"));
       $("low-table").hidden = result.data.length === 0;
       showState("low-state", result.data.length ? "" : "Nothing is low on stock.");
       pager("low", lowView.offset, result.data.length, totalOf(result), (offset) => {
@@ -578,11 +820,16 @@
     };
   }
 
-  function start() {
+  async function start() {
     const restart = () => { productsView.offset = 0; loadProducts(); };
     $("search").addEventListener("input", debounce(restart, 250));
     $("category").addEventListener("change", restart);
-    $("sort").addEventListener("change", restart);
+    $("sort").addEventListener("change", () => { showSort(); restart(); });
+    for (const button of document.querySelectorAll("#products-table button.sort")) {
+      button.addEventListener("click", () => sortBy(button.dataset.sort));
+    }
+    showSort();
+    $("show-archived").addEventListener("change", restart);
     $("new-product").addEventListener("click", () => openProductDialog(null));
     $("product-form").addEventListener("submit", saveProduct);
     $("product-cancel").addEventListener("click", () => $("product-dialog").close());
@@ -591,20 +838,26 @@
       $("movement-quantity-label").textContent = event.target.value === "adjust" ? "Change (+/−)" : "Quantity";
     });
     $("transfer-form").addEventListener("submit", transfer);
+    $("reorder-form").addEventListener("submit", saveReorder);
+    $("reorder-cancel").addEventListener("click", () => $("reorder-dialog").close());
     $("error-close").addEventListener("click", () => { $("error").hidden = true; });
-    $("token-button").addEventListener("click", () => askForToken("Enter an API token for this browser tab.").then(() => {
-      refreshCards();
-      route();
-    }));
+    const signIn = () => askForToken(NEEDS_TOKEN).then((token) => { if (token) reload(); });
+    $("sign-in").addEventListener("click", signIn);
+    $("signed-out-sign-in").addEventListener("click", signIn);
+    $("sign-out").addEventListener("click", () => signOut());
     $("token-form").addEventListener("submit", (event) => {
       const value = event.target.elements.token.value.trim();
-      if (value) sessionStorage.setItem(TOKEN_KEY, value);
+      if (value) keepToken(value);
     });
-    $("token-clear").addEventListener("click", () => {
-      sessionStorage.removeItem(TOKEN_KEY);
-      $("token-dialog").close();
-    });
+    $("token-cancel").addEventListener("click", () => $("token-dialog").close());
     window.addEventListener("hashchange", route);
+    showAuthButtons();
+    await borrowToken();
+    showAuthButtons();
+    reload();
+  }
+
+  function reload() {
     route();
     refreshCards();
     loadCategories();
