@@ -13,6 +13,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from gateway.forwarding import Forwarded
 from gateway.upstream import Upstream
 from stockwiz_runtime.request_context import REQUEST_ID_HEADER, current_request_id
+from stockwiz_runtime.timeouts import read_body
 
 log = logging.getLogger("stockwiz.gateway.proxy")
 
@@ -74,7 +75,7 @@ async def proxy(
 ) -> web.StreamResponse:
     # Request bodies are bounded (MAX_BODY_BYTES, 413 beyond) and read whole: that enforces the limit
     # before anything reaches a service, and lets a safe retry send the same bytes again.
-    body = await request.read() if request.body_exists else None
+    body = await read_body(request) if request.body_exists else None
     response = await upstream.request(
         request.method,
         path_and_query,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, loads
 from stockwiz_runtime.problems import FieldError, ProblemError, validation_failed
+from stockwiz_runtime.timeouts import read_body
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -22,7 +23,7 @@ async def read_json(request: web.Request) -> Any:
             f"Send the body as {JSON_CONTENT_TYPE} (got {content_type or 'no Content-Type'}).",
             kind="unsupported-media-type",
         )
-    raw = await request.read()
+    raw = await read_body(request)
     try:
         return loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

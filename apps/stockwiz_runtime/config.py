@@ -31,6 +31,15 @@ class ServiceConfig(BaseModel):
     # ECS sends SIGTERM, waits stopTimeout (30 s in our task definitions), then SIGKILL: finish below it.
     shutdown_timeout: float = Field(20.0, alias="SHUTDOWN_TIMEOUT", gt=0, le=110)
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=64 * 1_048_576)
+    # Slow clients (slowloris): a request's header block must arrive within HEADER_READ_TIMEOUT of its
+    # first byte, its body within BODY_READ_TIMEOUT; 408 and a closed connection otherwise.
+    header_read_timeout: float = Field(10.0, alias="HEADER_READ_TIMEOUT", gt=0, le=300)
+    body_read_timeout: float = Field(30.0, alias="BODY_READ_TIMEOUT", gt=0, le=300)
+    # Admission control (stockwiz_runtime.admission): at most MAX_IN_FLIGHT requests are handled at once,
+    # up to ADMISSION_QUEUE more wait at most ADMISSION_WAIT seconds for a slot, the rest get a 503.
+    max_in_flight: int = Field(128, alias="MAX_IN_FLIGHT", ge=1, le=100_000)
+    admission_queue: int = Field(128, alias="ADMISSION_QUEUE", ge=0, le=100_000)
+    admission_wait: float = Field(0.1, alias="ADMISSION_WAIT", ge=0, le=30)
     # Fault-injection routes (/chaos/...) for resilience tests; never enabled in the AWS stacks.
     chaos_enabled: bool = Field(False, alias="CHAOS_ENABLED")
 
