@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 
+from gateway.proxy import client_response_headers
 from gateway.upstream import Upstream
 from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, dumps, loads
 from stockwiz_runtime.problems import ProblemError
@@ -27,6 +29,13 @@ def _summary_path(product_ids: list[int]) -> str:
     return "/inventory/summary?product_ids=" + ",".join(map(str, product_ids))
 
 
+def _passed_through(response: aiohttp.ClientResponse, raw: bytes) -> web.Response:
+    """A service's answer given to the client as it is, with the headers the proxy would pass."""
+    headers = client_response_headers(response.headers)
+    headers.setdefault("Content-Type", JSON_CONTENT_TYPE)
+    return web.Response(status=response.status, body=raw, headers=headers)
+
+
 def _bad_answer(upstream: Upstream, status: int) -> ProblemError:
     return ProblemError(
         502,
@@ -40,7 +49,13 @@ async def _stock_summary(
     inventory: Upstream, product_ids: list[int], headers: Mapping[str, str]
 ) -> dict[str, Any]:
     # Summaries hold integers and names only, so the fast decoder loses nothing.
-    status, _, summary = await inventory.get_json(_summary_path(product_ids), headers, decode=orjson.loads)
+    status, answer_headers, summary = await inventory.get_json(
+        _summary_path(product_ids), headers, decode=orjson.loads
+    )
+    if status == 503:
+        # The service is unavailable for now (its database, say): so is this view, for as long.
+        retry_after = answer_headers.get("Retry-After", "")
+        raise inventory.unavailable(int(retry_after) if retry_after.isdigit() else 1)
     if status != 200 or not isinstance(summary, dict):
         raise _bad_answer(inventory, status)
     return summary
@@ -74,14 +89,7 @@ async def product_with_stock(
         if response.status != 200:
             # The product service's own answer (a 404 problem, say) is the answer.
             stock.cancel()
-            return web.Response(
-                status=response.status,
-                body=raw,
-                headers={
-                    **out_headers,
-                    "Content-Type": response.headers.get("Content-Type", JSON_CONTENT_TYPE),
-                },
-            )
+            return _passed_through(response, raw)
         summary = await stock
     except BaseException:
         stock.cancel()
@@ -107,11 +115,7 @@ async def products_with_stock(
         response.release()
     passed = {name: response.headers[name] for name in _PASSED_THROUGH[1:] if name in response.headers}
     if response.status != 200:
-        return web.Response(
-            status=response.status,
-            body=raw,
-            headers={**passed, "Content-Type": response.headers.get("Content-Type", JSON_CONTENT_TYPE)},
-        )
+        return _passed_through(response, raw)
     try:
         # Only the ids are read from this decoding: prices go out as the product service wrote them.
         page = orjson.loads(raw)
