@@ -1,0 +1,90 @@
+"""Admission control on a real service process: a bounded number of requests in flight, a short bounded
+wait for a slot, a fast 503 with Retry-After beyond it, operations routes never refused."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.processes import ServiceProcess, start_service
+
+SLOW = "/chaos/delay?ms=1000"
+
+
+@pytest.fixture
+def products(tmp_path: Path, log_dir: Path) -> Iterator[ServiceProcess]:
+    service = start_service(
+        "products",
+        log_dir,
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "CHAOS_ENABLED": "true",
+            "MAX_IN_FLIGHT": "2",
+            "ADMISSION_QUEUE": "1",
+            "ADMISSION_WAIT": "0.2",
+        },
+    )
+    yield service
+    service.stop()
+
+
+async def timed_get(session: aiohttp.ClientSession, url: str) -> tuple[int, float, dict[str, str], str]:
+    started = time.monotonic()
+    async with session.get(url) as response:
+        body = await response.text()
+        return response.status, time.monotonic() - started, dict(response.headers), body
+
+
+async def test_beyond_the_limit_requests_are_refused_fast_and_the_rest_served(
+    products: ServiceProcess,
+) -> None:
+    async with aiohttp.ClientSession(products.url) as session:
+        burst = [asyncio.create_task(timed_get(session, SLOW)) for _ in range(6)]
+        await asyncio.sleep(0.3)
+        # While two slow requests hold both slots, operations routes still answer.
+        live = await timed_get(session, "/livez")
+        metrics_during = await timed_get(session, "/metrics")
+        outcomes = await asyncio.gather(*burst)
+        served = [o for o in outcomes if o[0] == 200]
+        refused = [o for o in outcomes if o[0] == 503]
+        assert len(served) == 2 and len(refused) == 4, [o[:2] for o in outcomes]
+        for _status, elapsed, headers, body in refused:
+            assert elapsed < 0.6, elapsed  # immediately, or after the bounded 0.2 s wait
+            assert headers["Retry-After"] == "1"
+            assert headers["Content-Type"].startswith("application/problem+json")
+            assert '"type":"urn:stockwiz:problem:overloaded"' in body
+        assert live[0] == 200 and live[1] < 0.5 and metrics_during[0] == 200
+        # Once the slow requests are done, everything is served again.
+        assert (await timed_get(session, "/chaos/delay?ms=0"))[0] == 200
+        metrics = (await timed_get(session, "/metrics"))[3]
+        assert "http_requests_shed_total 4.0" in metrics
+    log = products.log()
+    # One line for the episode, not one per refused request.
+    assert log.count("overloaded: refused") == 1
+
+
+async def test_a_burst_within_the_queue_is_served_in_turn(tmp_path: Path, log_dir: Path) -> None:
+    service = start_service(
+        "products",
+        log_dir,
+        env={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "CHAOS_ENABLED": "true",
+            "MAX_IN_FLIGHT": "1",
+            "ADMISSION_QUEUE": "4",
+            "ADMISSION_WAIT": "2",
+        },
+    )
+    try:
+        async with aiohttp.ClientSession(service.url) as session:
+            started = time.monotonic()
+            outcomes = await asyncio.gather(*(timed_get(session, "/chaos/delay?ms=300") for _ in range(3)))
+            assert [o[0] for o in outcomes] == [200, 200, 200]
+            assert 0.85 < time.monotonic() - started < 2.0  # one at a time
+    finally:
+        service.stop()
