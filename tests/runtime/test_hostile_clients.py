@@ -224,3 +224,20 @@ def test_logs_are_json_lines_only(stack: Stack, tmp_path: Path) -> None:
     for service in stack.all():
         for line in service.log().splitlines():
             json.loads(line)
+
+
+def test_metrics_are_for_direct_scrapes_only(stack: Stack) -> None:
+    """Through the ALB (which always adds X-Forwarded-For) /metrics is a 404, however it is spelled; a scrape
+    from inside the VPC, straight to the task, still gets it."""
+
+    def get(path: str, extra: str = "") -> RawResponse:
+        return exchange(
+            stack.gateway, f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n".encode()
+        )
+
+    assert get("/metrics").status == 200
+    assert b"http_requests_total" in get("/metrics").body
+    for path in ("/metrics", "/%6Detrics", "/metrics?x=1"):
+        response = get(path, "X-Forwarded-For: 203.0.113.9\r\n")
+        assert response.status == 404, (path, response.raw)
+        assert b"http_requests_total" not in response.body
