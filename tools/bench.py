@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "build" / "bench" / "results.json"
 sys.path[:0] = [str(REPO), str(REPO / "apps")]
 
+from gateway.config import GatewayConfig  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.support.processes import ServiceProcess, free_port, start_service  # noqa: E402
 
@@ -285,6 +286,130 @@ def startup_times(env: dict[str, str], log_dir: Path, repeats: int = 3) -> list[
     return results
 
 
+OVERLOAD_FACTOR = 2.0
+OVERLOAD_ROUNDS = 3
+OVERLOAD_CONNECTIONS = 512
+MEMORY_SETTLE_SECONDS = 60
+# "Back at rest": within this of the resting RSS (the allocator keeps a few arenas it has touched).
+MEMORY_SLACK_MIB = 8
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def run_openloop(port: int, rate: float, duration: int, token: str, pid: int) -> tuple[dict[str, Any], float]:
+    """tools.openloop against the gateway at `rate`, in its own process; also the gateway's peak RSS."""
+    command = [
+        sys.executable,
+        "-m",
+        "tools.openloop",
+        f"--port={port}",
+        f"--rate={rate}",
+        f"--duration={duration}",
+        f"--connections={OVERLOAD_CONNECTIONS}",
+        "--path-format=/api/products/%d",
+        f"--count={PRODUCTS}",
+        f"--header=Authorization: Bearer {token}",
+    ]
+    generator = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    peak = 0.0
+    while generator.poll() is None:
+        peak = max(peak, rss_mib(pid))
+        time.sleep(0.25)
+    out, _ = generator.communicate()
+    if generator.returncode != 0:
+        raise RuntimeError(f"tools.openloop failed ({generator.returncode})")
+    return json.loads(out.strip().splitlines()[-1]), peak
+
+
+def overload(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
+    """The gateway at twice its capacity, with an open-loop generator (tools.openloop): requests keep
+    arriving at the fixed rate whatever the answers, as real clients do.
+
+    Capacity is measured with wrk (closed loop) on the same route with as many connections as the gateway
+    admits at once, so nothing is refused. The machine is shared and its speed drifts by tens of percent from
+    one minute to the next, so each overload round sits between two capacity runs and is compared with
+    their mean; there are OVERLOAD_ROUNDS rounds and the median ratio is reported. The same is done against
+    a second gateway with admission control off (the behaviour before it existed), for comparison."""
+    results = []
+    limit = GatewayConfig.model_fields["max_in_flight"].default
+    unbounded = start_service(
+        "gateway", stack.log_dir, env={**stack.env, "MAX_IN_FLIGHT": "100000", "ADMISSION_QUEUE": "0"}
+    )
+    try:
+        for key, label, gateway in (
+            ("overload-2x", "admission control on (the defaults)", stack.gateway),
+            ("overload-2x-unbounded", "admission control off, for comparison", unbounded),
+        ):
+            if settings.only not in key:
+                continue
+            results += _overload_rounds(key, label, gateway, stack.token, wrk, settings, limit)
+    finally:
+        unbounded.stop()
+    return results
+
+
+def _overload_rounds(
+    key: str, label: str, gateway: ServiceProcess, token: str, wrk: str, settings: Settings, connections: int
+) -> list[Result]:
+    pid = gateway.process.pid
+    lua = random_path("/api/products/%d", PRODUCTS)
+
+    def capacity() -> float:
+        raw = run_wrk(wrk, gateway.url, lua, token=token, duration=settings.duration, connections=connections)
+        return float(raw["requests"] - raw["non2xx"] - raw["socket_errors"]) / float(raw["seconds"])
+
+    print(f"  overload, {label}: capacity (closed loop, {connections} connections) ...", flush=True)
+    load_before = os.getloadavg()[0]
+    run_wrk(wrk, gateway.url, lua, token=token, duration=WARM_UP_SECONDS, connections=connections)
+    capacities = [capacity()]
+    resting = rss_mib(pid)
+    rounds: list[tuple[float, dict[str, Any]]] = []
+    peak = resting
+    for _ in range(OVERLOAD_ROUNDS):
+        rate = round(capacities[-1] * OVERLOAD_FACTOR, 1)
+        print(f"  overload, {label}: {rate}/s open loop, then capacity again ...", flush=True)
+        outcome, round_peak = run_openloop(gateway.port, rate, settings.duration, token, pid)
+        peak = max(peak, round_peak)
+        capacities.append(capacity())
+        rounds.append(((capacities[-2] + capacities[-1]) / 2, outcome))
+    settle_started = time.monotonic()
+    after = rss_mib(pid)
+    while time.monotonic() - settle_started < MEMORY_SETTLE_SECONDS and after > resting + MEMORY_SLACK_MIB:
+        time.sleep(1)
+        after = rss_mib(pid)
+    settled_in = time.monotonic() - settle_started
+    ratios = [outcome["goodput_per_s"] / cap for cap, outcome in rounds]
+    median_round = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
+    outcome = rounds[median_round][1]
+    refused = sum(o["statuses"].get("503", 0) + o["statuses"].get("429", 0) for _, o in rounds)
+    failed = sum(o["sent"] - o["accepted"] for _, o in rounds) - refused
+    p99s = ", ".join(f"{o['accepted_p99_ms']:.0f}" for _, o in rounds)
+    note = (
+        f"goodput {ratios[median_round]:.0%} of capacity (median round; rounds "
+        f"{', '.join(f'{r:.0%}' for r in ratios)}; capacity {', '.join(f'{c:.0f}' for c in capacities)}/s); "
+        f"accepted p99 per round {p99s} ms; {refused} refused (503 + Retry-After), {failed} failed or timed "
+        f"out; gateway RSS {resting:.0f} MiB at rest, {peak:.0f} peak, {after:.0f} after {settled_in:.0f} s; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+    return [
+        Result(
+            key,
+            f"overload 2x, {label}: accepted requests",
+            outcome["goodput_per_s"],
+            outcome["accepted_p50_ms"],
+            outcome["accepted_p99_ms"],
+            failed,
+            sum(o["sent"] for _, o in rounds),
+            note=note,
+        )
+    ]
+
+
 def print_table(results: list[Result]) -> None:
     print(f"\n{'scenario':56} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'x base':>6}  note")
     for r in results:
@@ -416,6 +541,9 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
     if plain_100 is not None and full_100 is not None:
         cost = plain_100.requests_per_s / max(full_100.requests_per_s, 1)
         full_100.note = f"{cost:.2f}x the cost of a plain list of 100"
+
+    if settings.only in "overload-2x-unbounded":
+        results += overload(stack, wrk, settings)
 
     # Contention: every request adds 1; afterwards each record's quantity must equal its ledger sum, and the
     # growth must match what clients saw succeed (up to the requests in flight when wrk stopped).
