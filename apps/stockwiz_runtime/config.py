@@ -36,10 +36,13 @@ class ServiceConfig(BaseModel):
     header_read_timeout: float = Field(10.0, alias="HEADER_READ_TIMEOUT", gt=0, le=300)
     body_read_timeout: float = Field(30.0, alias="BODY_READ_TIMEOUT", gt=0, le=300)
     # Admission control (stockwiz_runtime.admission): at most MAX_IN_FLIGHT requests are handled at once,
-    # up to ADMISSION_QUEUE more wait at most ADMISSION_WAIT seconds for a slot, the rest get a 503.
-    max_in_flight: int = Field(128, alias="MAX_IN_FLIGHT", ge=1, le=100_000)
-    admission_queue: int = Field(128, alias="ADMISSION_QUEUE", ge=0, le=100_000)
-    admission_wait: float = Field(0.1, alias="ADMISSION_WAIT", ge=0, le=30)
+    # up to ADMISSION_QUEUE more wait at most ADMISSION_WAIT seconds for a slot, the rest get a 503. A
+    # process answers at most MAX_IN_FLIGHT / (its time per request) per second whatever the limit, and
+    # latency grows with the limit (Little's law): the limit only needs to cover the waits on the database
+    # (DB_POOL_SIZE is 20) and the other services. See README, Performance, for the measurement.
+    max_in_flight: int = Field(64, alias="MAX_IN_FLIGHT", ge=1, le=100_000)
+    admission_queue: int = Field(64, alias="ADMISSION_QUEUE", ge=0, le=100_000)
+    admission_wait: float = Field(0.05, alias="ADMISSION_WAIT", ge=0, le=30)
     # Fault-injection routes (/chaos/...) for resilience tests; never enabled in the AWS stacks.
     chaos_enabled: bool = Field(False, alias="CHAOS_ENABLED")
 
