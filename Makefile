@@ -11,7 +11,7 @@ REQUIREMENTS := requirements-dev.txt constraints.txt requirements.txt policy/req
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
-.PHONY: help install run test lint fmt pytest lock synth policy lambda-invoke bench clean
+.PHONY: help install run test lint fmt pytest lock synth diff policy lambda-invoke bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ lock: $(STAMP) ## rewrite each image's apps/<service>/requirements.lock from con
 
 synth: $(STAMP) ## print the resource tree `pulumi up` would create for STACK (no AWS needed)
 	$(PY) -m tools.synth --stack $(STACK)
+
+diff: $(STAMP) ## offline `pulumi preview` of STACK: BASE=<git ref> against the working tree
+	@test -n "$(BASE)" || { echo "usage: make diff BASE=<git ref> [STACK=dev|prod]" >&2; exit 2; }
+	@$(PY) -m tools.diff --base "$(BASE)" --stack $(STACK)
 
 policy: $(STAMP) ## evaluate the CrossGuard pack offline against every stack
 	$(PY) -m tools.policy_check

@@ -9,7 +9,13 @@ from components.database import DatabaseArgs, StockwizDatabase
 from components.lowstock_lambda import LambdaArgs, StockwizLambda
 from components.monitoring import MonitoredService, MonitoringArgs, StockwizMonitoring
 from components.network import NetworkArgs, StockwizNetwork
-from components.service import IngressSource, LoadBalancerAttachment, ServiceArgs, ServicePlatform
+from components.service import (
+    IngressSource,
+    LoadBalancerAttachment,
+    ServiceArgs,
+    ServicePlatform,
+    SetupContainer,
+)
 from components.service import StockwizService as Service
 
 cfg = StackConfig.load()
@@ -50,6 +56,8 @@ database = StockwizDatabase(
         backup_retention_days=cfg.db_backup_retention_days,
         deletion_protection=cfg.deletion_protection,
         final_snapshot=cfg.final_snapshot,
+        log_retention_days=cfg.log_retention_days,
+        apply_immediately=cfg.db_apply_immediately,
     ),
 )
 db = database.connection
@@ -77,6 +85,27 @@ platform = ServicePlatform(
 )
 
 
+# Where the database is, and that its certificate must be the RDS CA's, for the name we connect to.
+db_location = {"DB_HOST": db.host, "DB_PORT": str(db.port), "DB_NAME": db.name, "DB_SSLMODE": "verify-full"}
+# Each data task first runs db-setup with the master credentials (read from the RDS-managed secret when the
+# task starts): the roles, the migrations as the schema owner, the grants. Then the service logs in as its
+# own role with an IAM token per connection; it never holds the master credentials.
+db_setup = SetupContainer(
+    name="db-setup",
+    command=["python", "-m", "stockwiz_runtime.dbsetup"],
+    environment={
+        **db_location,
+        "DB_APP_USER": db.app_user,
+        "DB_OWNER_ROLE": db.owner_role,
+        "DB_APP_AUTH": "iam",
+    },
+    secrets={
+        "DB_USER": db.secret_arn.apply(lambda arn: f"{arn}:username::"),
+        "DB_PASSWORD": db.secret_arn.apply(lambda arn: f"{arn}:password::"),
+    },
+)
+
+
 def data_service(name: str, physical: str, port: int) -> Service:
     return Service(
         name,
@@ -86,18 +115,18 @@ def data_service(name: str, physical: str, port: int) -> Service:
             physical_name=f"{physical}-{stack}",
             port=port,
             environment={
-                "DB_HOST": db.host,
-                "DB_PORT": str(db.port),
-                "DB_NAME": db.name,
-                "DB_SSLMODE": "require",
-                "MIGRATE_ON_START": "true",
+                **db_location,
+                "DB_USER": db.app_user,
+                "DB_AUTH": "iam",
+                "AWS_REGION": cfg.region,
+                # db-setup has migrated before this container starts; its role may not change the schema.
+                "MIGRATE_ON_START": "false",
                 "SEED_DEMO_DATA": "false",
             },
-            secrets={
-                "DB_USER": db.secret_arn.apply(lambda arn: f"{arn}:username::"),
-                "DB_PASSWORD": db.secret_arn.apply(lambda arn: f"{arn}:password::"),
-            },
+            # Read by the execution role for db-setup's container only.
             secret_arns=[db.secret_arn],
+            setup=db_setup,
+            database_user_arn=db.app_user_arn,
             discovery_name=name,
             database_security_group_id=db.security_group_id,
         ),
@@ -180,6 +209,8 @@ pulumi.export("lowStockDeadLetterQueueUrl", lowstock.dead_letter_queue_url)
 
 pulumi.export("url", network.url)
 pulumi.export("albDnsName", network.alb_dns_name)
+# The deploy workflow lets its runner into dev's closed load balancer for the smoke test, and out again.
+pulumi.export("albSecurityGroupId", network.alb_security_group_id)
 pulumi.export(
     "ecrRepositoryUrls",
     {
@@ -209,3 +240,7 @@ pulumi.export("databaseEndpoint", database.endpoint)
 # Where to read the tokens (aws secretsmanager get-secret-value --secret-id ...), never the tokens.
 pulumi.export("apiTokenSecretNames", tokens.token_secret_names)
 pulumi.export("lowStockFunctionName", lowstock_function_name)
+# What users of the stack must know about its exposure (plain HTTP in dev); also shown by `pulumi up`.
+for warning in cfg.warnings:
+    pulumi.log.warn(warning)
+pulumi.export("warnings", list(cfg.warnings))

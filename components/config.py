@@ -55,6 +55,35 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _RATE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
 _CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
 
+# Values that only stand in for the user's own (Pulumi.prod.yaml ships them as a template): AWS's
+# documentation account ids and ids of one repeated digit, the names RFC 2606 reserves for examples, and
+# the usual fill-me-in markers. They pass the format checks and would fail half-way through `pulumi up`.
+_EXAMPLE_ACCOUNTS: Final = frozenset({"123456789012", "111122223333", "444455556666"})
+_RESERVED_DOMAINS: Final = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS: Final = frozenset({"example", "test", "invalid", "localhost"})
+_MARKERS = re.compile(r"\b(replace[-_ ]?me|change[-_ ]?me|fill[-_ ]?me|todo|fixme)\b|<[^>]*>", re.I)
+_ZERO_UUID = re.compile(r"0{8}-0{4}-0{4}-0{4}-0{12}")
+# What to put in place of a placeholder, per setting; {region} and {domain} are filled in.
+_FILL_IN: Final = {
+    "certificateArn": (
+        "request a certificate for your domain in ACM in {region} (DNS validation), then "
+        "`pulumi config set stockwiz:certificateArn <its ARN>` (aws acm list-certificates --region {region})"
+    ),
+    "domainName": (
+        "the host name clients will use, covered by the certificate: "
+        "`pulumi config set stockwiz:domainName shop.<your domain>`"
+    ),
+    "hostedZoneId": (
+        "the Route 53 zone that holds {domain} "
+        "(aws route53 list-hosted-zones-by-name --dns-name {domain}), or "
+        "`pulumi config rm stockwiz:hostedZoneId` to point your DNS at the albDnsName output yourself"
+    ),
+    "alertEmails": (
+        "the addresses that should receive alerts: "
+        "`pulumi config set --path 'stockwiz:alertEmails[0]' <you@your domain>`, or [] for none"
+    ),
+}
+
 
 class StockwizConfigError(ValueError):
     """A stack setting is missing or invalid; `key` is the full config key, e.g. `stockwiz:taskCpu`."""
@@ -74,7 +103,8 @@ class StackConfig:
     vpc_cidr: str = "10.0.0.0/16"
     availability_zone_count: int = 2
     nat_gateway_strategy: str = "Single"
-    allowed_ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    # Nobody by default (the stack's own NAT gateways aside): who may reach the load balancer is a decision.
+    allowed_ingress_cidrs: tuple[str, ...] = ()
     certificate_arn: str | None = None
     domain_name: str | None = None
     hosted_zone_id: str | None = None
@@ -92,6 +122,7 @@ class StackConfig:
     db_max_allocated_storage_gb: int = 100
     db_multi_az: bool = False
     db_backup_retention_days: int = 7
+    db_apply_immediately: bool = False
     deletion_protection: bool = False
     final_snapshot: bool = False
     log_retention_days: int = 7
@@ -113,6 +144,24 @@ class StackConfig:
     @property
     def ingress_is_restricted(self) -> bool:
         return not any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in self.allowed_ingress_cidrs)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a user of this stack must know about its exposure (exported as the `warnings` output)."""
+        if self.https:
+            return ()
+        reach = ", ".join(self.allowed_ingress_cidrs) or "nobody (only the stack's own NAT gateways)"
+        found = [
+            "HTTP only (no certificateArn): API bearer tokens and all data cross the network in the clear "
+            f"between clients and the load balancer, which admits {reach}. Use tokens of this stack only for "
+            "test data, or set certificateArn and domainName for HTTPS."
+        ]
+        if not self.ingress_is_restricted:
+            found.append(
+                "allowedIngressCidrs admits the whole internet over plain HTTP: anyone on the path can read "
+                "and replay a token. Narrow it to your office or VPN ranges."
+            )
+        return tuple(found)
 
     @property
     def cpu_architecture(self) -> str:
@@ -140,7 +189,9 @@ class StackConfig:
             nat_gateway_strategy=reader.choice(
                 "natGatewayStrategy", cls.nat_gateway_strategy, NAT_STRATEGIES
             ),
-            allowed_ingress_cidrs=reader.strings("allowedIngressCidrs", ("0.0.0.0/0",), _check_ingress_cidr),
+            allowed_ingress_cidrs=reader.strings(
+                "allowedIngressCidrs", cls.allowed_ingress_cidrs, _check_ingress_cidr
+            ),
             certificate_arn=reader.optional("certificateArn", _ACM_ARN, "an ACM certificate ARN"),
             domain_name=reader.optional(
                 "domainName", _HOSTNAME, "a lower-case DNS name such as shop.example.com"
@@ -166,6 +217,7 @@ class StackConfig:
             db_backup_retention_days=reader.integer(
                 "dbBackupRetentionDays", cls.db_backup_retention_days, 1, 35
             ),
+            db_apply_immediately=reader.boolean("dbApplyImmediately", cls.db_apply_immediately),
             deletion_protection=reader.boolean("deletionProtection", cls.deletion_protection),
             final_snapshot=reader.boolean("finalSnapshot", cls.final_snapshot),
             log_retention_days=reader.integer("logRetentionDays", cls.log_retention_days, 1, 3653),
@@ -211,6 +263,58 @@ class StackConfig:
             raise StockwizConfigError(
                 _key("certificateArn"), f"an ALB needs a certificate from its own region ({self.region})"
             )
+        self._refuse_placeholders()
+
+    def _refuse_placeholders(self) -> None:
+        """Stop on example values (all of them in one message), saying what to put in their place."""
+        values: dict[str, Sequence[str]] = {
+            "certificateArn": [self.certificate_arn] if self.certificate_arn else [],
+            "domainName": [self.domain_name] if self.domain_name else [],
+            "hostedZoneId": [self.hosted_zone_id] if self.hosted_zone_id else [],
+            "alertEmails": self.alert_emails,
+        }
+        found = [
+            (name, value, why)
+            for name, items in values.items()
+            for value in items
+            if (why := placeholder_reason(value))
+        ]
+        if not found:
+            return
+        domain = self.domain_name if self.domain_name and not placeholder_reason(self.domain_name) else None
+        lines = [
+            f"  {_key(name)} = {value!r} ({why}): "
+            + _FILL_IN[name].format(region=self.region, domain=domain or "<your domain>")
+            for name, value, why in found
+        ]
+        raise StockwizConfigError(
+            _key(found[0][0]),
+            f"still holds example values from Pulumi.{self.stack}.yaml; replace them before "
+            "`pulumi up`:\n" + "\n".join(lines),
+        )
+
+
+def placeholder_reason(value: str) -> str | None:
+    """Why `value` (an ARN, host name, zone id or e-mail address) is a stand-in, or None if it is not."""
+    marker = _MARKERS.search(value)
+    if marker:
+        return f"contains the marker {marker.group(0)!r}"
+    if value.startswith("arn:"):
+        parts = value.split(":")
+        account = parts[4] if len(parts) > 4 else ""
+        if account in _EXAMPLE_ACCOUNTS or (account and len(set(account)) == 1):
+            return f"account {account} is an example account id"
+        if _ZERO_UUID.search(value):
+            return "an all-zero resource id"
+        return None
+    if value.startswith("Z") and ("EXAMPLE" in value.upper() or set(value[1:]) == {"0"}):
+        return "an example hosted zone id"
+    host = value.rsplit("@", 1)[-1].lower().rstrip(".")
+    if host.rsplit(".", 1)[-1] in _RESERVED_TLDS or any(
+        host == domain or host.endswith(f".{domain}") for domain in _RESERVED_DOMAINS
+    ):
+        return f"{host} is reserved for examples (RFC 2606)"
+    return None
 
 
 def _key(name: str) -> str:

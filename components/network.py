@@ -111,6 +111,9 @@ class StockwizNetwork(pulumi.ComponentResource):
         self.alb_security_group_id = self._alb_security_group(name, args, child)
         self.lambda_security_group_id = self._lambda_security_group(name, stack, child)
 
+        # A fixed name, replaced delete-first: a target group can belong to one load balancer only, so a
+        # second ALB could never take over the live target group while the old one still forwards to it.
+        # Nothing the configuration changes replaces it (only its name, scheme or type would).
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             name=f"stockwiz-{stack}",
@@ -122,11 +125,12 @@ class StockwizNetwork(pulumi.ComponentResource):
             drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection,
             idle_timeout=args.idle_timeout_seconds,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
+        # Auto-named (network-gateway-tg-<7 hex>, within the 32 characters AWS allows): a change of VPC,
+        # port or protocol replaces the target group, and the new one is created before the old is gone.
         target_group = aws.lb.TargetGroup(
             f"{name}-gateway-tg",
-            name=f"stockwiz-gateway-{stack}",
             target_type="ip",  # Fargate tasks register by IP (awsvpc networking)
             port=GATEWAY_PORT,
             protocol="HTTP",
@@ -260,7 +264,9 @@ class StockwizNetwork(pulumi.ComponentResource):
     ) -> pulumi.Output[str]:
         group = aws.ec2.SecurityGroup(
             f"{name}-alb-sg",
-            name=f"stockwiz-alb-{args.stack}",
+            # name_prefix: AWS adds a unique suffix, so a replacement (new VPC, new description) never
+            # collides with the group it replaces (security group names are unique per VPC).
+            name_prefix=f"stockwiz-alb-{args.stack}-",
             description="StockWiz load balancer: HTTP(S) from the allowed networks",
             vpc_id=self.vpc_id,
             # Rules are separate resources (one per source); none inline, so the egress default is gone too.
@@ -293,7 +299,7 @@ class StockwizNetwork(pulumi.ComponentResource):
         """For the low-stock Lambda: no inbound; outbound HTTP(S) only (the public URL, SNS, CloudWatch)."""
         group = aws.ec2.SecurityGroup(
             f"{name}-lambda-sg",
-            name=f"stockwiz-lowstock-{stack}",
+            name_prefix=f"stockwiz-lowstock-{stack}-",
             description="StockWiz low-stock Lambda: outbound HTTP(S) only",
             vpc_id=self.vpc_id,
             opts=child,

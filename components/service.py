@@ -12,11 +12,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.image_tag import content_tag
+from components.image_tag import content_tag, image_tag
 
-# The Docker build context: every service image is built from apps/ with apps/<package>/Dockerfile.
+# The Docker build context: every service image is built from apps/ with apps/<package>/Dockerfile, whose
+# apps/<package>/Dockerfile.dockerignore narrows the context to what that Dockerfile copies.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILD_CONTEXT = "apps"
+IMAGE_BUILDER = docker.BuilderVersion.BUILDER_BUILD_KIT
+IMAGE_BUILD_ON_PREVIEW = False
 # Must stay above the services' SHUTDOWN_TIMEOUT (20 s) so ECS never kills a task that is still draining.
 STOP_TIMEOUT_SECONDS = 30
 SHUTDOWN_TIMEOUT_SECONDS = 20
@@ -30,6 +33,20 @@ class IngressSource:
 
     label: str
     security_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class SetupContainer:
+    """A one-shot container of the same image that each task runs to completion before the service's own
+    (ECS dependsOn SUCCESS); the task stops, and the deployment fails, if it does not exit 0. Its secrets
+    are injected into it alone."""
+
+    name: str
+    command: Sequence[str]
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Environment variable -> Secrets Manager valueFrom, as ServiceArgs.secrets; their ARNs belong in
+    # ServiceArgs.secret_arns.
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,10 @@ class ServiceArgs:
     # service, and this service's ECS service is created only once every callee's is running (see _service).
     calls: Sequence[StockwizService] = ()
     database_security_group_id: pulumi.Input[str] | None = None
+    # The rds-db dbuser ARN the application may log in as with IAM database authentication: the task
+    # role's only permission (rds-db:connect on exactly that user of exactly that instance).
+    database_user_arn: pulumi.Input[str] | None = None
+    setup: SetupContainer | None = None
     load_balancer: LoadBalancerAttachment | None = None
 
     @property
@@ -110,54 +131,82 @@ def container_definitions(
     log_group: str,
     environment: Mapping[str, str],
     secrets: Mapping[str, str],
+    setup: SetupContainer | None = None,
+    setup_environment: Mapping[str, str] | None = None,
+    setup_secrets: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The task's container definitions (the RegisterTaskDefinition shape, camelCase)."""
-    overlap = set(environment) & set(secrets)
-    if overlap:
-        raise ValueError(f"{', '.join(sorted(overlap))} given both as plain environment and as secret")
-    return [
-        {
-            "name": name,
-            "image": image,
-            "essential": True,
-            "portMappings": [
-                # Named so Service Connect can route to it; appProtocol gives HTTP metrics and retries.
-                {
-                    "name": "http",
-                    "containerPort": port,
-                    "hostPort": port,
-                    "protocol": "tcp",
-                    "appProtocol": "http",
-                }
-            ],
-            "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
-            "secrets": [{"name": key, "valueFrom": secrets[key]} for key in sorted(secrets)],
+    """The task's container definitions (the RegisterTaskDefinition shape, camelCase): the service's, and
+    before it the set-up container when there is one (with its environment and secrets resolved)."""
+    for plain, secret in ((environment, secrets), (setup_environment or {}, setup_secrets or {})):
+        overlap = set(plain) & set(secret)
+        if overlap:
+            raise ValueError(f"{', '.join(sorted(overlap))} given both as plain environment and as secret")
+
+    def locked_down(container_name: str) -> dict[str, Any]:
+        """What every container of the task shares: non-root, read-only root, /tmp, logs."""
+        return {
             "user": f"{APP_UID}:{APP_UID}",
             "readonlyRootFilesystem": True,
             "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],  # noqa: S108
             "linuxParameters": {"initProcessEnabled": True},
-            "healthCheck": {
-                "command": HEALTHCHECK_COMMAND,
-                "interval": 15,
-                "timeout": 5,
-                "retries": 3,
-                "startPeriod": 30,
-            },
-            "stopTimeout": STOP_TIMEOUT_SECONDS,
-            "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
                     "awslogs-group": log_group,
                     "awslogs-region": region,
-                    "awslogs-stream-prefix": name,
+                    "awslogs-stream-prefix": container_name,
                     # A slow CloudWatch must not block the application's writes to stdout.
                     "mode": "non-blocking",
                     "max-buffer-size": "25m",
                 },
             },
         }
-    ]
+
+    before: list[dict[str, Any]] = []
+    if setup is not None:
+        plain, secret = setup_environment or {}, setup_secrets or {}
+        before.append(
+            {
+                "name": setup.name,
+                "image": image,
+                # Not essential: it is meant to exit. The service container waits for it to exit 0.
+                "essential": False,
+                "command": list(setup.command),
+                "environment": [{"name": key, "value": plain[key]} for key in sorted(plain)],
+                "secrets": [{"name": key, "valueFrom": secret[key]} for key in sorted(secret)],
+                **locked_down(setup.name),
+            }
+        )
+    service: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "essential": True,
+        "portMappings": [
+            # Named so Service Connect can route to it; appProtocol gives HTTP metrics and retries.
+            {
+                "name": "http",
+                "containerPort": port,
+                "hostPort": port,
+                "protocol": "tcp",
+                "appProtocol": "http",
+            }
+        ],
+        "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
+        "secrets": [{"name": key, "valueFrom": secrets[key]} for key in sorted(secrets)],
+        **locked_down(name),
+        "healthCheck": {
+            "command": HEALTHCHECK_COMMAND,
+            "interval": 15,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 30,
+        },
+        "stopTimeout": STOP_TIMEOUT_SECONDS,
+        "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+    }
+    if setup is not None:
+        service["dependsOn"] = [{"containerName": setup.name, "condition": "SUCCESS"}]
+    return [*before, service]
 
 
 def _assume_role_policy(account_id: pulumi.Input[str], region: str) -> pulumi.Output[str]:
@@ -340,9 +389,20 @@ class StockwizService(pulumi.ComponentResource):
     def _image(self, repository: aws.ecr.Repository) -> pulumi.Output[str]:
         args = self._args
         dockerfile = f"{BUILD_CONTEXT}/{args.package}/Dockerfile"
-        tag = content_tag(
-            PROJECT_ROOT / BUILD_CONTEXT, PROJECT_ROOT / dockerfile, args.platform.image_platform
+        # Every input of the image but its name and registry, as the provider receives them: the tag hashes
+        # exactly these (and the provider's context digest), so it changes whenever the provider would
+        # rebuild and push (components/image_tag.py).
+        build_inputs = {
+            "context": BUILD_CONTEXT,
+            "dockerfile": dockerfile,
+            "platform": args.platform.image_platform,
+            "builderVersion": IMAGE_BUILDER.value,
+        }
+        content = content_tag(
+            PROJECT_ROOT,
+            {"build": build_inputs, "buildOnPreview": IMAGE_BUILD_ON_PREVIEW, "skipPush": False},
         )
+        tag = image_tag(content, self._pushed_tags())
         credentials = aws.ecr.get_authorization_token_output(
             registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -350,10 +410,10 @@ class StockwizService(pulumi.ComponentResource):
             f"{self._name}-image",
             image_name=repository.repository_url.apply(lambda url: f"{url}:{tag}"),
             build=docker.DockerBuildArgs(
-                context=BUILD_CONTEXT,
-                dockerfile=dockerfile,
-                platform=args.platform.image_platform,
-                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+                context=build_inputs["context"],
+                dockerfile=build_inputs["dockerfile"],
+                platform=build_inputs["platform"],
+                builder_version=IMAGE_BUILDER,
             ),
             registry=docker.RegistryArgs(
                 server=repository.repository_url,
@@ -361,12 +421,25 @@ class StockwizService(pulumi.ComponentResource):
                 password=pulumi.Output.secret(credentials.password),
             ),
             # Preview neither builds nor pushes; `pulumi up` builds, pushes and records the digest.
-            build_on_preview=False,
+            build_on_preview=IMAGE_BUILD_ON_PREVIEW,
             skip_push=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # By digest, so a task always runs exactly the bytes that were built and scanned.
         return image.repo_digest
+
+    def _pushed_tags(self) -> list[str]:
+        """The tags this service's ECR repository holds (none before its first deployment).
+
+        Read at program time, in preview and in `pulumi up` alike, because they decide the image's name;
+        the repository's name is fixed, so it can be looked up before `pulumi up` creates anything.
+        """
+        invoke = pulumi.InvokeOptions(parent=self)
+        name = self._args.physical_name
+        if name not in aws.ecr.get_repositories(opts=invoke).names:
+            return []
+        images = aws.ecr.get_images(repository_name=name, opts=invoke).image_ids
+        return [image.image_tag for image in images if image.image_tag]
 
     # -- identity -----------------------------------------------------------------------------------------
 
@@ -386,7 +459,7 @@ class StockwizService(pulumi.ComponentResource):
             assume_role_policy=trust,
             opts=child,
         )
-        aws.iam.RolePolicy(
+        execution_policy = aws.iam.RolePolicy(
             f"{self._name}-execution-policy",
             role=execution_role.id,
             policy=pulumi.Output.json_dumps(
@@ -419,14 +492,39 @@ class StockwizService(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # The application calls no AWS API, so its task role holds no permissions at all.
+        # ECS uses the roles as soon as the service starts a task: the service waits for their policies.
+        self._role_policies: list[pulumi.Resource] = [execution_policy]
+        # The application calls no AWS API; a database client only signs IAM login tokens for its own
+        # database user. Otherwise the task role holds no permissions at all.
         task_role = aws.iam.Role(
             f"{self._name}-task-role",
             name=f"{args.physical_name}-task",
-            description=f"Application role of {args.physical_name}: deliberately without permissions",
+            description=(
+                f"Application role of {args.physical_name}: "
+                + ("log in to its database user only" if args.database_user_arn else "without permissions")
+            ),
             assume_role_policy=trust,
             opts=child,
         )
+        if args.database_user_arn is not None:
+            task_policy = aws.iam.RolePolicy(
+                f"{self._name}-task-policy",
+                role=task_role.id,
+                policy=pulumi.Output.json_dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "rds-db:connect",
+                                "Resource": args.database_user_arn,
+                            }
+                        ],
+                    }
+                ),
+                opts=child,
+            )
+            self._role_policies.append(task_policy)
         return execution_role, task_role
 
     # -- task definition ----------------------------------------------------------------------------------
@@ -444,6 +542,8 @@ class StockwizService(pulumi.ComponentResource):
             log_group=log_group.name,
             environment=pulumi.Output.from_input(args.full_environment),
             secrets=pulumi.Output.from_input(dict(args.secrets)),
+            setup_environment=pulumi.Output.from_input(dict(args.setup.environment) if args.setup else {}),
+            setup_secrets=pulumi.Output.from_input(dict(args.setup.secrets) if args.setup else {}),
         ).apply(
             lambda values: json.dumps(
                 container_definitions(
@@ -454,6 +554,9 @@ class StockwizService(pulumi.ComponentResource):
                     log_group=values["log_group"],
                     environment=values["environment"],
                     secrets=values["secrets"],
+                    setup=args.setup,
+                    setup_environment=values["setup_environment"],
+                    setup_secrets=values["setup_secrets"],
                 )
             )
         )
@@ -481,7 +584,9 @@ class StockwizService(pulumi.ComponentResource):
         args = self._args
         group = aws.ec2.SecurityGroup(
             f"{self._name}-sg",
-            name=args.physical_name,
+            # A unique suffix from AWS: the description (which names the port) and the VPC replace the
+            # group, and the new one must exist before the service moves to it.
+            name_prefix=f"{args.physical_name}-",
             description=f"{args.physical_name}: port {args.port} from its callers only",
             vpc_id=args.platform.vpc_id,
             opts=child,
@@ -579,6 +684,7 @@ class StockwizService(pulumi.ComponentResource):
                 )
             ]
             depends_on += args.load_balancer.listeners
+        depends_on += self._role_policies
         return aws.ecs.Service(
             f"{self._name}-service",
             name=args.physical_name,
@@ -618,6 +724,11 @@ class StockwizService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=depends_on,
+                # The name stays fixed (operators, workflows and alarms know the service by it), and a Service
+                # Connect discovery name can belong to one service only, so two generations could never run
+                # side by side anyway: a replacement (only a new cluster or launch type causes one) deletes
+                # the old service first.
+                delete_before_replace=True,
                 # Autoscaling owns the running count once it is enabled; an update must not reset it.
                 ignore_changes=["desiredCount"]
                 if args.platform.max_count > args.platform.min_count

@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 import pulumi
 import yaml
@@ -69,6 +69,8 @@ class SynthResource:
     # resources its inputs came from, with each local component replaced by all of its children (a
     # depends_on on a component waits for everything in it). Synthesis.waits_for adds the parent chain.
     depends_on: tuple[str, ...] = ()
+    # Per input: the resources whose outputs flow into it (what makes it unknown in a preview).
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The URNs the engine would also accept as this resource's earlier identity (its `aliases`).
     aliases: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
@@ -96,11 +98,29 @@ class _Recorder:
 # configuration
 
 
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
+# Pulumi.prod.yaml ships example values where each user fills in their own (a certificate, a domain, a
+# zone, alert addresses), and the program refuses them (components/config.py, placeholder_reason). Offline
+# runs put these invented but well-formed values in their place; `stand_ins=False` reads the file as is.
+STAND_INS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "prod": {
+        "stockwiz:certificateArn": (
+            "arn:aws:acm:eu-west-1:802137465913:certificate/5f0c9a4e-7d1b-4c36-9a8e-2b6f1d3c4e57"
+        ),
+        "stockwiz:domainName": "stockwiz.offline-stand-in.net",
+        "stockwiz:hostedZoneId": "Z07164323QK5V3EXFO5BL",
+        "stockwiz:alertEmails": ["ops@offline-stand-in.net"],
+    }
+}
+
+
+def stack_config(
+    stack: str, overrides: Mapping[str, Any] | None = None, *, stand_ins: bool = True
+) -> dict[str, str]:
     """The config map `pulumi up` would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml.
 
-    Values are encoded as the CLI encodes them (strings; JSON for lists and objects); `overrides` are applied
-    last and a value of None removes the key.
+    Values are encoded as the CLI encodes them (strings; JSON for lists and objects); the stand-ins for the
+    user's own values come next (unless `stand_ins` is False), `overrides` last; a value of None removes
+    the key.
     """
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
@@ -114,6 +134,8 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> dict
         elif isinstance(declaration, dict) and "value" in declaration:
             values[full] = declaration["value"]
     values.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    if stand_ins:
+        values.update(STAND_INS.get(stack, {}))
     for key, value in (overrides or {}).items():
         if value is None:
             values.pop(key, None)
@@ -140,6 +162,398 @@ def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+# ---------------------------------------------------------------------------------------------------------
+# physical names and replacements, as the provider and AWS handle them
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """Where a type keeps the physical name AWS holds unique, and AWS's limits on it."""
+
+    key: str  # the input holding the name (the provider's `name`, `identifier`, ...)
+    max_length: int
+    # The provider's name_prefix input, when the type has one: AWS's name is the prefix plus 26 characters
+    # (terraform-provider-aws `create.Name`, id.PrefixedUniqueId: a timestamp and a counter).
+    prefix_key: str | None = "namePrefix"
+    # Names are unique per this input's value (a security group per VPC, a service per cluster, a scaling
+    # policy per scalable target); otherwise per account and region.
+    scope_key: str | None = None
+
+
+PREFIXED_SUFFIX_LENGTH = 26
+# Pulumi's auto-name when the name is left out: `<resource name>-<7 random hex>` (tfbridge AutoName), new on
+# every replacement because the engine checks a replacement's inputs again without the old ones.
+AUTO_NAME_RANDOM_LENGTH = 7
+
+# The types the program declares that AWS knows by a unique name, with the limits AWS documents.
+UNIQUE_NAMES: Final[Mapping[str, NameRule]] = {
+    "aws:ec2/securityGroup:SecurityGroup": NameRule("name", 255, scope_key="vpcId"),
+    "aws:lb/targetGroup:TargetGroup": NameRule("name", 32),
+    "aws:lb/loadBalancer:LoadBalancer": NameRule("name", 32),
+    "aws:rds/parameterGroup:ParameterGroup": NameRule("name", 255),
+    "aws:rds/subnetGroup:SubnetGroup": NameRule("name", 255),
+    "aws:rds/instance:Instance": NameRule("identifier", 63, prefix_key="identifierPrefix"),
+    "aws:cloudwatch/logGroup:LogGroup": NameRule("name", 512),
+    "aws:ecr/repository:Repository": NameRule("name", 256, prefix_key=None),
+    "aws:ecs/cluster:Cluster": NameRule("name", 255, prefix_key=None),
+    "aws:ecs/service:Service": NameRule("name", 255, prefix_key=None, scope_key="cluster"),
+    "aws:iam/role:Role": NameRule("name", 64),
+    "aws:secretsmanager/secret:Secret": NameRule("name", 512),
+    "aws:sqs/queue:Queue": NameRule("name", 80),
+    "aws:lambda/function:Function": NameRule("name", 64, prefix_key=None),
+    "aws:scheduler/schedule:Schedule": NameRule("name", 64),
+    "aws:ssm/parameter:Parameter": NameRule("name", 2048, prefix_key=None),
+    "aws:sns/topic:Topic": NameRule("name", 256),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule("name", 255, prefix_key=None),
+    "aws:cloudwatch/dashboard:Dashboard": NameRule("dashboardName", 255, prefix_key=None),
+    "aws:servicediscovery/httpNamespace:HttpNamespace": NameRule("name", 1024, prefix_key=None),
+    "aws:appautoscaling/policy:Policy": NameRule("name", 255, prefix_key=None, scope_key="resourceId"),
+}
+
+# The inputs whose change makes the provider replace a resource instead of updating it: the `ForceNew`
+# arguments of terraform-provider-aws (which pulumi-aws bridges), for every type the program declares
+# (checked against internal/service/ec2/vpc_security_group.go, elbv2/target_group.go,
+# rds/parameter_group.go and rds/instance.go among others). Other inputs update in place; "*" means
+# every input. A type missing here fails the model loudly, like an unmocked invoke.
+_TASK_DEFINITION_INPUTS = (
+    "family containerDefinitions cpu memory executionRoleArn taskRoleArn networkMode volumes "
+    "runtimePlatform requiresCompatibilities ephemeralStorage pidMode ipcMode placementConstraints"
+)
+REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
+    typ: frozenset(keys.split())
+    for typ, keys in {
+        "aws:ec2/securityGroup:SecurityGroup": "name namePrefix description vpcId",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "securityGroupId",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "securityGroupId",
+        "aws:ec2/eip:Eip": "domain",
+        "aws:lb/targetGroup:TargetGroup": (
+            "name namePrefix port protocol protocolVersion targetType vpcId ipAddressType"
+        ),
+        "aws:lb/loadBalancer:LoadBalancer": "name namePrefix internal loadBalancerType",
+        "aws:lb/listener:Listener": "loadBalancerArn",
+        "aws:route53/record:Record": "zoneId name",
+        "aws:servicediscovery/httpNamespace:HttpNamespace": "name description",
+        "aws:rds/parameterGroup:ParameterGroup": "name namePrefix family description",
+        "aws:rds/subnetGroup:SubnetGroup": "name namePrefix",
+        # engineVersion and parameterGroupName are not here: a version upgrade modifies the instance.
+        "aws:rds/instance:Instance": (
+            "identifier identifierPrefix engine dbName username storageEncrypted kmsKeyId "
+            "availabilityZone characterSetName ncharCharacterSetName timezone snapshotIdentifier "
+            "customIamInstanceProfile restoreToPointInTime"
+        ),
+        "aws:cloudwatch/logGroup:LogGroup": "name namePrefix logGroupClass",
+        "aws:ecr/repository:Repository": "name encryptionConfigurations",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy": "repository",
+        "aws:ecs/cluster:Cluster": "name",
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "clusterName",
+        "aws:ecs/service:Service": "name cluster launchType schedulingStrategy iamRole",
+        "aws:ecs/taskDefinition:TaskDefinition": _TASK_DEFINITION_INPUTS,
+        "aws:appautoscaling/target:Target": "resourceId scalableDimension serviceNamespace",
+        "aws:appautoscaling/policy:Policy": "name resourceId scalableDimension serviceNamespace",
+        "aws:iam/role:Role": "name namePrefix path",
+        "aws:iam/rolePolicy:RolePolicy": "name namePrefix role",
+        "aws:secretsmanager/secret:Secret": "name namePrefix",
+        "aws:secretsmanager/secretVersion:SecretVersion": "secretId secretString",
+        "aws:sqs/queue:Queue": "name namePrefix fifoQueue",
+        "aws:lambda/function:Function": "name",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "functionName qualifier",
+        "aws:scheduler/schedule:Schedule": "name namePrefix groupName",
+        "aws:ssm/parameter:Parameter": "name dataType",
+        "aws:sns/topic:Topic": "name namePrefix fifoTopic",
+        "aws:sns/topicSubscription:TopicSubscription": "topic protocol endpoint",
+        "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+        "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+        # pulumi-random regenerates on any change of its arguments; pulumi-docker rebuilds in place.
+        "random:index/randomPassword:RandomPassword": "*",
+        "docker:index/image:Image": "",
+    }.items()
+}
+
+# AWS refuses to delete these while another resource still uses them (DependencyViolation,
+# InvalidDBParameterGroupState, ResourceInUse, InvalidDBSubnetGroupStateFault).
+REFUSED_WHILE_IN_USE: Final = frozenset(
+    {
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:lb/targetGroup:TargetGroup",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Registration:
+    """What the monitor knows about the resource being registered and `Mocks.new_resource` is not told."""
+
+    urn: str
+    delete_before_replace: bool
+    replace_on_changes: tuple[str, ...]
+
+
+RDS_CREATED_LOG_GROUP = "RDS itself, outside Pulumi (pulumi import it first)"
+
+
+def _major(version: Any) -> str:
+    return str(version or "").split(".")[0]
+
+
+class UpdateModel:
+    """One `pulumi up` as the engine and AWS run it, on top of the state an earlier one left (none for a
+    first deployment): which resources are created, updated, replaced or deleted, the physical names
+    they get, and what AWS refuses on the way (collected in `refusals`, in the order AWS would meet them).
+
+    The engine replaces create-before-delete unless a resource says delete_before_replace: the new
+    generation is created while the old one still holds its name, and the old one is deleted at the end,
+    after every update. AWS refuses a create whose unique name a live resource holds, and the deletion of
+    a security group, parameter group, subnet group or target group that a live resource still uses.
+    """
+
+    def __init__(self, prior: Synthesis | None, recorder: _Recorder) -> None:
+        self.prior = {r.urn: r for r in prior.resources if r.custom} if prior else {}
+        self.prior_salts = dict(prior.salts) if prior else {}
+        self.prior_generated = set(prior.generated_names) if prior else set()
+        self.recorder = recorder
+        self.steps: dict[str, str] = {}
+        self.salts: dict[str, str] = {}
+        self.refusals: list[str] = []
+        # URNs whose physical name the provider or AWS generated (the program left it out or gave a prefix).
+        self.generated: set[str] = set()
+        self.unknown_types: set[str] = set()
+        self.inputs: dict[str, dict[str, Any]] = {}  # as AWS applies them, per URN registered so far
+        self.deleted: set[str] = set()
+        self.old_generations: list[SynthResource] = []
+        self.held: dict[tuple[str, str, str], str] = {}
+        for resource in self.prior.values():
+            key = self.name_key(resource.type, resource.inputs)
+            if key is not None:
+                self.held[key] = resource.urn
+        for resource in self.prior.values():
+            if resource.type == "aws:rds/instance:Instance":
+                # RDS creates the log group of each export on its first write, outside Pulumi, unless it
+                # exists (RDS User Guide, "Publishing database logs to Amazon CloudWatch Logs").
+                for export in resource.inputs.get("enabledCloudwatchLogsExports") or ():
+                    group = f"/aws/rds/instance/{resource.inputs.get('identifier')}/{export}"
+                    self.held.setdefault(
+                        ("aws:cloudwatch/logGroup:LogGroup", "", group), RDS_CREATED_LOG_GROUP
+                    )
+
+    @staticmethod
+    def name_key(typ: str, inputs: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        rule = UNIQUE_NAMES.get(typ)
+        name = inputs.get(rule.key) if rule else None
+        if rule is None or not isinstance(name, str):
+            return None
+        return typ, str(inputs.get(rule.scope_key) or "") if rule.scope_key else "", name
+
+    def register(
+        self, typ: str, name: str, inputs: dict[str, Any], registration: _Registration
+    ) -> tuple[str, dict[str, Any]]:
+        """Decide the step for one resource; return its salt (new per generation) and checked inputs."""
+        if typ not in REPLACE_ON_CHANGES:
+            # Reported once the runtime has settled (run_program): raising inside a registration would
+            # leave the SDK's futures of this runtime behind.
+            self.unknown_types.add(typ)
+        urn = registration.urn
+        plain, _ = _plain(inputs)
+        old = self.prior.get(urn)
+        rule = UNIQUE_NAMES.get(typ)
+        if old is None:
+            step = "create"
+        else:
+            carried = dict(plain)
+            if rule and rule.key not in plain and urn in self.prior_generated:
+                # A generated name is kept as long as the resource is (the provider's Check reuses the
+                # defaults it recorded). A name the program set before and leaves out now is not carried
+                # over: the provider generates one, and the new name replaces the resource.
+                carried[rule.key] = old.inputs[rule.key]
+            keys = REPLACE_ON_CHANGES.get(typ, frozenset()) | set(registration.replace_on_changes)
+            if "*" in keys:
+                keys = keys | set(carried) | set(old.inputs)
+            if any(carried.get(key) != old.inputs.get(key) for key in keys):
+                step = "replace"
+            else:
+                step = "same" if carried == old.inputs else "update"
+        salt = (
+            ""
+            if old is None
+            else self.prior_salts.get(urn, "")
+            if step in ("same", "update")
+            else _digest(self.prior_salts.get(urn, ""), urn, "replacement")
+        )
+        checked = dict(inputs)
+        if rule is not None:
+            if not isinstance(plain.get(rule.key), str):
+                self.generated.add(urn)
+            checked[rule.key] = self._physical_name(rule, urn, name, plain, old, step, salt)
+            plain[rule.key] = checked[rule.key]
+        self.steps[urn] = step
+        self.salts[urn] = salt
+        if old is not None and step == "replace":
+            if registration.delete_before_replace:
+                self._delete(old, before_replacement=True)
+            else:
+                self.old_generations.append(old)
+        if step in ("create", "replace"):
+            self._claim(typ, urn, plain)
+        if old is not None and step == "update":
+            self._check_update(typ, urn, old.inputs, plain)
+        self.inputs[urn] = plain
+        return salt, checked
+
+    def _physical_name(
+        self,
+        rule: NameRule,
+        urn: str,
+        name: str,
+        plain: Mapping[str, Any],
+        old: SynthResource | None,
+        step: str,
+        salt: str,
+    ) -> str:
+        explicit = plain.get(rule.key)
+        prefix = plain.get(rule.prefix_key) if rule.prefix_key else None
+        # The provider validates lengths (ValidateFunc) before AWS sees the request.
+        if isinstance(prefix, str) and len(prefix) > rule.max_length - PREFIXED_SUFFIX_LENGTH:
+            self.refusals.append(
+                f"{urn}: name prefix {prefix!r} is longer than "
+                f"{rule.max_length - PREFIXED_SUFFIX_LENGTH} characters "
+                f"({rule.max_length} with AWS's suffix)"
+            )
+            return prefix
+        if isinstance(explicit, str):
+            physical = explicit
+        elif old is not None and step in ("same", "update"):
+            physical = str(old.inputs[rule.key])
+        elif isinstance(prefix, str):
+            # terraform-provider-aws: a UTC timestamp with fraction and a counter (26 characters).
+            physical = (
+                prefix + "2026" + str(int(_digest(salt, urn, length=40), 16))[: PREFIXED_SUFFIX_LENGTH - 4]
+            )
+        else:
+            physical = f"{name}-{_digest(salt, urn)[:AUTO_NAME_RANDOM_LENGTH]}"
+        if len(physical) > rule.max_length:
+            self.refusals.append(f"{urn}: name {physical!r} is longer than the {rule.max_length} AWS allows")
+        return physical
+
+    def _claim(self, typ: str, urn: str, plain: Mapping[str, Any]) -> None:
+        key = self.name_key(typ, plain)
+        if key is None:
+            return
+        holder = self.held.get(key)
+        if holder is not None:
+            self.refusals.append(
+                f"{urn}: AWS refuses to create {typ.split(':')[-1]} {key[2]!r}: the name is taken by "
+                f"{'the generation it replaces' if holder == urn else holder}"
+            )
+        self.held[key] = urn
+
+    def _check_update(self, typ: str, urn: str, old: Mapping[str, Any], new: dict[str, Any]) -> None:
+        """What AWS refuses in a modification the provider sends as an update."""
+        if typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:rds/subnetGroup:SubnetGroup"):
+            key = "subnets" if typ.startswith("aws:lb") else "subnetIds"
+            before, after = self._vpcs(old.get(key)), self._vpcs(new.get(key))
+            if before and after and before != after:
+                self.refusals.append(
+                    f"{urn}: AWS cannot move an existing {typ.split(':')[-1]} to another VPC"
+                )
+        if typ == "aws:rds/instance:Instance" and _major(old.get("engineVersion")) != _major(
+            new.get("engineVersion")
+        ):
+            if not new.get("allowMajorVersionUpgrade"):
+                self.refusals.append(
+                    f"{urn}: InvalidParameterCombination: The AllowMajorVersionUpgrade flag must be present "
+                    "when upgrading to a new major version"
+                )
+            if not new.get("applyImmediately"):
+                # The engine version waits for the maintenance window, while the parameter group is
+                # associated at once (ModifyDBInstance); a group of the new family cannot serve the old
+                # engine, and the old group stays in use until the upgrade.
+                self.refusals.append(
+                    f"{urn}: the major upgrade would wait for the maintenance window while its new-family "
+                    "parameter group is needed now; apply it immediately (dbApplyImmediately)"
+                )
+            family = self._family_of(str(new.get("parameterGroupName")))
+            if family is not None and family != f"{new.get('engine')}{_major(new.get('engineVersion'))}":
+                self.refusals.append(
+                    f"{urn}: InvalidParameterCombination: parameter group family {family} does not match "
+                    f"{new.get('engine')} {new.get('engineVersion')}"
+                )
+
+    def _family_of(self, group_name: str) -> str | None:
+        for inputs in self.inputs.values():
+            if inputs.get("family") and inputs.get("name") == group_name:
+                return str(inputs["family"])
+        return None
+
+    def _vpcs(self, subnet_ids: Any) -> set[str]:
+        subnets = {
+            r.id: r.outputs.get("vpcId")
+            for r in [*self.prior.values(), *self.recorder.resources.values()]
+            if r.type == "aws:ec2/subnet:Subnet"
+        }
+        return {str(subnets[s]) for s in subnet_ids or () if s in subnets}
+
+    def _users(self, resource: SynthResource, *, prior_only: bool) -> list[tuple[str, str]]:
+        """(URN, input) of each live resource that refers to `resource` by id or ARN (the id of a parameter
+        or subnet group is its name)."""
+        tokens = {resource.id, resource.outputs.get("arn")} - {None, ""}
+        quoted = [json.dumps(token) for token in tokens]
+        found: list[tuple[str, str]] = []
+        for urn, old in self.prior.items():
+            if urn == resource.urn or urn in self.deleted:
+                continue
+            inputs = old.inputs if prior_only or urn not in self.inputs else self.inputs[urn]
+            for name, value in inputs.items():
+                if any(token in json.dumps(value) for token in quoted):
+                    found.append((urn, name))
+        if not prior_only:
+            for urn, inputs in self.inputs.items():
+                if urn in self.prior or urn == resource.urn:
+                    continue
+                found += [
+                    (urn, name)
+                    for name, value in inputs.items()
+                    if any(token in json.dumps(value) for token in quoted)
+                ]
+        return found
+
+    def _delete(self, resource: SynthResource, *, before_replacement: bool) -> None:
+        if resource.type in REFUSED_WHILE_IN_USE:
+            users = self._users(resource, prior_only=before_replacement)
+            if before_replacement:
+                # The engine deletes first only the dependents that must be replaced as well.
+                users = [
+                    (urn, name)
+                    for urn, name in users
+                    if not {name, "*"} & REPLACE_ON_CHANGES.get(self.prior[urn].type, frozenset())
+                ]
+            for urn, name in users:
+                self.refusals.append(
+                    f"{resource.urn}: AWS refuses to delete {resource.type.split(':')[-1]} "
+                    f"{resource.id!r}: still in use by {urn} ({name})"
+                )
+        key = self.name_key(resource.type, resource.inputs)
+        if key is not None and self.held.get(key) == resource.urn:
+            del self.held[key]
+
+    def finish(self) -> None:
+        """The deletions the engine runs after every create and update."""
+        registered = set(self.recorder.resources)
+        # Resources the program no longer declares go, their dependents first, so among themselves they
+        # never hold each other up.
+        removed = [old for urn, old in self.prior.items() if urn not in registered]
+        self.deleted.update(old.urn for old in removed)
+        for old in removed:
+            self.steps[old.urn] = "delete"
+        for old in [*self.old_generations, *removed]:
+            self._delete(old, before_replacement=False)
+
+
+def image_digest(image_name: str) -> str:
+    """The manifest digest the mocked registry gives the image pushed as `image_name` (repository:tag)."""
+    return "sha256:" + _digest(image_name, length=64)
+
+
 def _resource_class(type_token: str) -> type | None:
     """The SDK class of a provider resource type token such as aws:ecs/service:Service."""
     package, module, name = type_token.split(":")
@@ -160,12 +574,26 @@ def _resource_class(type_token: str) -> type | None:
 class StockwizMocks(pulumi.runtime.Mocks):
     """Provider behaviour for the resource types and invokes the program uses."""
 
-    def __init__(self, stack: str, region: str, default_tags: Mapping[str, str], recorder: _Recorder) -> None:
+    def __init__(
+        self,
+        stack: str,
+        region: str,
+        default_tags: Mapping[str, str],
+        recorder: _Recorder,
+        prior: Synthesis | None = None,
+        pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.stack = stack
         self.region = region
         self.default_tags = dict(default_tags)
         self.recorder = recorder
+        # What ECR already holds: repository name -> tag -> digest (none: a fresh account).
+        self.pushed_images = {repo: dict(tags) for repo, tags in (pushed_images or {}).items()}
         self.monitor: StockwizMonitor | None = None
+        self.update = UpdateModel(prior, recorder)
+        # Set by the monitor for the resource being registered (new_resource is not told its URN).
+        self.registration: _Registration | None = None
+        self.checked_names: dict[str, tuple[str, str]] = {}
         self._taggable: dict[str, bool] = {}
 
     # -- invokes ------------------------------------------------------------------------------------------
@@ -183,6 +611,11 @@ class StockwizMocks(pulumi.runtime.Mocks):
     def _invokes(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
             "aws:ecr/getAuthorizationToken:getAuthorizationToken": self._ecr_token,
+            "aws:ecr/getRepositories:getRepositories": lambda _: {
+                "names": sorted(self.pushed_images),
+                "id": self.region,
+            },
+            "aws:ecr/getImages:getImages": self._ecr_images,
             "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
@@ -200,6 +633,19 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 "id": self.region,
                 "endpoint": f"ec2.{self.region}.amazonaws.com",
             },
+        }
+
+    def _ecr_images(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args["repositoryName"])
+        if name not in self.pushed_images:
+            # As ECR's ListImages: a repository that does not exist is an error, not an empty list.
+            raise ValueError(f"RepositoryNotFoundException: The repository with name '{name}' does not exist")
+        tags = self.pushed_images[name]
+        return {
+            "imageIds": [{"imageDigest": tags[tag], "imageTag": tag} for tag in sorted(tags)],
+            "repositoryName": name,
+            "registryId": ACCOUNT_ID,
+            "id": name,
         }
 
     def _ecr_token(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -222,9 +668,16 @@ class StockwizMocks(pulumi.runtime.Mocks):
         if not args.custom:
             # Components have no provider state of their own.
             return None, {}
-        physical_id = self._physical_id(args.typ, args.name, inputs)
+        salt = ""
+        if self.registration is not None:
+            # The provider's Check: a generated name joins the inputs; the step decides the generation.
+            salt, inputs = self.update.register(args.typ, args.name, inputs, self.registration)
+            rule = UNIQUE_NAMES.get(args.typ)
+            if rule is not None:
+                self.checked_names[self.registration.urn] = (rule.key, str(inputs[rule.key]))
+        physical_id = self._physical_id(args.typ, args.name, inputs, salt)
         outputs = dict(inputs)
-        outputs.update(self._computed(args.typ, args.name, physical_id, inputs))
+        outputs.update(self._computed(args.typ, args.name, physical_id, inputs, salt))
         if args.typ.startswith("aws:") and self._is_taggable(args.typ):
             # The AWS provider merges its default tags into every taggable resource's tagsAll.
             outputs["tagsAll"] = {**self.default_tags, **(inputs.get("tags") or {})}
@@ -240,8 +693,9 @@ class StockwizMocks(pulumi.runtime.Mocks):
         region = self.region if regional else ""
         return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
 
-    def _physical_id(self, typ: str, name: str, inputs: dict[str, Any]) -> str:
-        h = _digest(self.stack, typ, name)
+    def _physical_id(self, typ: str, name: str, inputs: dict[str, Any], salt: str = "") -> str:
+        # A new generation (a replacement) gets new AWS-assigned ids and ARNs.
+        h = _digest(self.stack, typ, name, *([salt] if salt else []))
         prefixes = {
             "aws:ec2/securityGroup:SecurityGroup": "sg-",
             "aws:ec2/eip:Eip": "eipalloc-",
@@ -256,9 +710,11 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 return str(inputs[key])
         return f"{name}-{h[:8]}"
 
-    def _computed(self, typ: str, name: str, physical_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _computed(
+        self, typ: str, name: str, physical_id: str, inputs: dict[str, Any], salt: str = ""
+    ) -> dict[str, Any]:
         """Outputs the provider computes for the types the program declares; others get an ARN and id."""
-        h = _digest(self.stack, typ, name)
+        h = _digest(self.stack, typ, name, *([salt] if salt else []))
         service = typ.split(":")[1].split("/")[0]
         resource_name = str(inputs.get("name") or physical_id)
         match typ:
@@ -274,7 +730,7 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 return {
                     "baseImageName": image_name,
                     "registryServer": repository.split("/")[0],
-                    "repoDigest": f"{repository}@sha256:{_digest(image_name, length=64)}",
+                    "repoDigest": f"{repository}@{image_digest(image_name)}",
                     "context": (inputs.get("build") or {}).get("context"),
                     "dockerfile": (inputs.get("build") or {}).get("dockerfile"),
                     "platform": (inputs.get("build") or {}).get("platform"),
@@ -378,7 +834,9 @@ class StockwizMocks(pulumi.runtime.Mocks):
         nat_count = {"None": 0, "Single": 1, "OnePerAz": len(zones)}[nat["strategy"]]
         allocation_ids = nat.get("elasticIpAllocationIds") or []
         parent_type = "awsx:ec2:Vpc"
-        vpc_id = "vpc-" + _digest(self.stack, name)
+        # A new CIDR block replaces the VPC (cidr_block is ForceNew) and with it every subnet and NAT gateway.
+        cidr = str(inputs.get("cidrBlock", "10.0.0.0/16"))
+        vpc_id = "vpc-" + _digest(self.stack, name, cidr)
 
         def child(typ: str, child_name: str, state: dict[str, Any]) -> dict[str, Any]:
             return self._child_reference(name, parent_type, typ, child_name, state)
@@ -388,7 +846,7 @@ class StockwizMocks(pulumi.runtime.Mocks):
         for index, zone in enumerate(zones):
             for kind in ("private", "public"):
                 subnet_name = f"{name}-{kind}-{index + 1}"
-                subnet_id = "subnet-" + _digest(self.stack, subnet_name)
+                subnet_id = "subnet-" + _digest(self.stack, subnet_name, cidr)
                 ids[kind].append(subnet_id)
                 subnets[kind].append(
                     child(
@@ -407,7 +865,7 @@ class StockwizMocks(pulumi.runtime.Mocks):
                 "aws:ec2/natGateway:NatGateway",
                 f"{name}-{index + 1}",
                 {
-                    "id": "nat-" + _digest(self.stack, name, str(index)),
+                    "id": "nat-" + _digest(self.stack, name, str(index), cidr),
                     "subnetId": ids["public"][index],
                     "allocationId": allocation_ids[index] if index < len(allocation_ids) else None,
                 },
@@ -502,8 +960,20 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         self.urn_by_name[(request.type, request.name)] = urn
-        response = super().RegisterResource(request)
+        mocks = self.mocks
+        assert isinstance(mocks, StockwizMocks)
+        if request.custom and request.type.split(":")[0] in ("aws", "random", "docker"):
+            mocks.registration = _Registration(
+                urn, bool(request.deleteBeforeReplace), tuple(request.replaceOnChanges)
+            )
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            mocks.registration = None
         inputs, secret_inputs = _plain(rpc.deserialize_properties(request.object), self.urn_by_name)
+        if urn in mocks.checked_names:
+            key, physical = mocks.checked_names[urn]
+            inputs[key] = physical
         if request.type == "pulumi:pulumi:Stack":
             outputs: dict[str, Any] = {}
             resource_id = None
@@ -523,6 +993,9 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
             outputs=outputs,
             secret_inputs=tuple(sorted(secret_inputs)),
             depends_on=tuple(request.dependencies),
+            property_dependencies={
+                key: tuple(value.urns) for key, value in request.propertyDependencies.items() if value.urns
+            },
             aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
@@ -623,6 +1096,18 @@ class Synthesis:
     stack: str
     resources: list[SynthResource]
     invokes: list[InvokeRecord]
+    # The `pulumi up` this run models (tools/pulumi_mocks.UpdateModel): per URN create, same, update,
+    # replace or delete; what AWS would refuse; and each resource's generation (new on replacement).
+    steps: dict[str, str] = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)
+    salts: dict[str, str] = field(default_factory=dict)
+    generated_names: set[str] = field(default_factory=set)
+
+    def step(self, type_token: str, name: str) -> str:
+        return self.steps[self.named(type_token, name).urn]
+
+    def physical_name(self, type_token: str, name: str) -> str:
+        return str(self.named(type_token, name).inputs[UNIQUE_NAMES[type_token].key])
 
     @property
     def stack_resource(self) -> SynthResource:
@@ -713,18 +1198,22 @@ def run_program(
     overrides: Mapping[str, Any] | None = None,
     *,
     executor: ThreadPoolExecutor | None = None,
+    prior: Synthesis | None = None,
+    stand_ins: bool = True,
+    pushed_images: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Synthesis:
     """Run `program` as stack `stack` under the mocks and return everything it registered.
 
     Raises whatever the program raises (a StockwizConfigError for a bad setting, an exception from an
     `apply`), after the runtime has settled. `executor` replaces the InlineExecutor only to demonstrate why
-    it is needed.
+    it is needed. With `prior` (an earlier run's result) the run models a second `pulumi up` on the state
+    the first left: `steps` and `refusals` tell what would be replaced and what AWS would refuse.
     """
-    config = stack_config(stack, overrides)
+    config = stack_config(stack, overrides, stand_ins=stand_ins)
     region = config.get("aws:region", "eu-west-1")
     default_tags = json.loads(config.get("aws:defaultTags", "{}")).get("tags", {})
     recorder = _Recorder()
-    mocks = StockwizMocks(stack, region, default_tags, recorder)
+    mocks = StockwizMocks(stack, region, default_tags, recorder, prior, pushed_images)
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
@@ -753,17 +1242,42 @@ def run_program(
         inputs={},
         outputs=_plain(exports)[0],
     )
+    if mocks.update.unknown_types:
+        raise NotImplementedError(
+            f"{', '.join(sorted(mocks.update.unknown_types))}: add its replace-on-change inputs to "
+            "tools/pulumi_mocks.py (REPLACE_ON_CHANGES)"
+        )
     resources = [recorder.resources[urn] for urn in recorder.order if urn != stack_urn]
-    return Synthesis(stack=stack, resources=[stack_resource, *resources], invokes=recorder.invokes)
+    mocks.update.finish()
+    return Synthesis(
+        stack=stack,
+        resources=[stack_resource, *resources],
+        invokes=recorder.invokes,
+        steps=mocks.update.steps,
+        refusals=mocks.update.refusals,
+        salts=mocks.update.salts,
+        generated_names=mocks.update.generated,
+    )
 
 
-def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Synthesis:
-    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`."""
+def synthesize_stack(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    prior: Synthesis | None = None,
+    stand_ins: bool = True,
+    pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+) -> Synthesis:
+    """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`
+    (after a run `prior`, as the next `pulumi up` on its state), in an account whose ECR repositories
+    already hold `pushed_images` (repository -> tag -> digest)."""
 
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
 
-    return run_program(stack, program, overrides)
+    return run_program(
+        stack, program, overrides, prior=prior, stand_ins=stand_ins, pushed_images=pushed_images
+    )
 
 
 def synthesize(stack: str, overrides: Mapping[str, Any] | None = None) -> list[SynthResource]:

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from components.config import StockwizConfigError
-from tools.pulumi_mocks import STACKS, SynthResource, synthesize_stack
+from tools.pulumi_mocks import STACKS, STAND_INS, SynthResource, synthesize_stack
 
 
 def render_tree(resources: Sequence[SynthResource]) -> str:
@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StockwizConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if synthesis.refusals:
+        # What AWS would refuse on a first `pulumi up` (a name taken twice, a name too long).
+        for refusal in synthesis.refusals:
+            print(f"error: {refusal}", file=sys.stderr)
+        return 1
     if options.json:
         print(json.dumps([r.to_json() for r in synthesis.resources], indent=2, default=str))
         return 0
@@ -73,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Stack outputs:")
     for key, value in synthesis.exports.items():
         print(f"  {key}: {json.dumps(value)}")
+    if STAND_INS.get(options.stack):
+        # The stack file's example values would be refused; say which values are invented here.
+        print()
+        print(f"Offline stand-ins for values Pulumi.{options.stack}.yaml leaves to you:")
+        for key, value in STAND_INS[options.stack].items():
+            print(f"  {key}: {json.dumps(value)}")
     return 0
 
 

@@ -9,6 +9,10 @@ finds no queue runs at once as a single guarded UPDATE, so an idle record pays n
 
 Only adjustments without an Idempotency-Key are combined (a keyed request needs its own claim on the key);
 the combining is per process: several processes (ECS tasks) still serialize on the row lock, correctly.
+
+Each request keeps its deadline: a round leaves out whoever's deadline has passed (answering 503) and
+commits only before the earliest deadline of those it serves, so no request answered with an error (by us
+or by the gateway) has its adjustment committed afterwards.
 """
 
 from __future__ import annotations
@@ -20,9 +24,15 @@ from inventory import stock
 from inventory.idempotency import Change, run_once
 from inventory.metrics import InventoryMetrics
 from inventory.schemas import AdjustRequest
-from stockwiz_runtime.db import Database
+from stockwiz_runtime.db import Database, deadline_exceeded
 from stockwiz_runtime.problems import ProblemError
-from stockwiz_runtime.request_context import current_request_id, set_request_id
+from stockwiz_runtime.request_context import (
+    current_deadline,
+    current_request_id,
+    expired,
+    set_deadline,
+    set_request_id,
+)
 
 MAX_ROUND = 500
 
@@ -30,6 +40,7 @@ MAX_ROUND = 500
 @dataclass
 class _Waiting:
     adjustment: stock.Adjustment
+    deadline: float | None = field(default_factory=current_deadline)
     answer: asyncio.Future[Change] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -60,6 +71,17 @@ class AdjustmentBatcher:
 
     async def _round(self, inventory_id: int, batch: list[_Waiting]) -> None:
         outcomes: list[Change | ProblemError]
+        # This task's context is its own (copied from the request that started it): the round runs against
+        # the deadline of the requests it serves, never against one of an earlier round.
+        for waiting in batch:
+            if expired(waiting.deadline) and not waiting.answer.done():
+                waiting.answer.set_exception(deadline_exceeded())
+        # (A waiter that is done here was cancelled: its request is gone, its adjustment must not happen.)
+        batch = [waiting for waiting in batch if not waiting.answer.done()]
+        if not batch:
+            return
+        deadlines = [waiting.deadline for waiting in batch if waiting.deadline is not None]
+        set_deadline(min(deadlines) if deadlines else None)
         self.metrics.adjust_rounds.observe(len(batch))
         try:
             if len(batch) == 1:

@@ -24,7 +24,7 @@ from inventory.schemas import (
 )
 from stockwiz_runtime.bodies import read_model, validate
 from stockwiz_runtime.db import DATABASE
-from stockwiz_runtime.http import etag_for, if_match_version, page_headers, path_id
+from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
 from stockwiz_runtime.jsonio import json_response
 from stockwiz_runtime.problems import ProblemError
 
@@ -33,7 +33,7 @@ INVENTORY_METRICS = web.AppKey("inventory_metrics", InventoryMetrics)
 BATCHER = web.AppKey("adjustment_batcher", AdjustmentBatcher)
 
 routes = web.RouteTableDef()
-RECORD_PATH = r"/inventory/{id:\d+}"
+RECORD_PATH = f"/inventory/{{id:{ID_SEGMENT}}}"
 
 
 def _page(request: web.Request, page: stock.Page, query: InventoryQuery) -> web.Response:
@@ -122,7 +122,7 @@ async def transfer(request: web.Request) -> web.Response:
     )
 
 
-@routes.get(r"/inventory/product/{product_id:\d+}")
+@routes.get(f"/inventory/product/{{product_id:{ID_SEGMENT}}}")
 async def product_stock(request: web.Request) -> web.Response:
     product_id = path_id(request, "product_id", what="product")
     return json_response(await stock.product_stock(request.app[DATABASE], product_id))
@@ -139,14 +139,14 @@ async def update_record(request: web.Request) -> web.Response:
     inventory_id = path_id(request, what="stock record")
     # A malformed request is a 4xx of its own before its precondition is looked at.
     body = await read_model(request, InventoryUpdate)
-    expected = if_match_version(request)
+    expected = if_match_versions(request)
     return await _respond(request, stock.update_record(request.app[DATABASE], inventory_id, body, expected))
 
 
 @routes.delete(RECORD_PATH)
 async def delete_record(request: web.Request) -> web.Response:
     inventory_id = path_id(request, what="stock record")
-    expected = if_match_version(request)
+    expected = if_match_versions(request)
     return await _respond(request, stock.delete_record(request.app[DATABASE], inventory_id, expected))
 
 

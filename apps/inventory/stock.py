@@ -252,10 +252,12 @@ _ORDER_OF_RECORDS = (inventory.c.product_id, inventory.c.warehouse)
 # every number of ids (an IN list would be a new statement for each length).
 _RECORDS_OF_PRODUCTS = ReadQuery(
     sa.select(*_RECORD_COLUMNS)
-    .where(inventory.c.product_id.in_(sa.bindparam("product_ids", expanding=True, type_=sa.Integer)))
+    .where(inventory.c.product_id.in_(sa.bindparam("product_ids", expanding=True, type_=sa.BigInteger)))
     .order_by(*_ORDER_OF_RECORDS),
     postgres=sa.select(*_RECORD_COLUMNS)
-    .where(inventory.c.product_id == sa.any_(sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.Integer))))
+    .where(
+        inventory.c.product_id == sa.any_(sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.BigInteger)))
+    )
     .order_by(*_ORDER_OF_RECORDS),
 )
 
@@ -345,6 +347,18 @@ async def movements(db: Database, query: MovementQuery, inventory_id: int | None
 # Writes. Each returns a Change so the idempotency layer can store and replay its response.
 
 
+async def _record_id(conn: AsyncConnection, product_id: int, warehouse: str) -> int | None:
+    """The id of a product's record in a warehouse. Writes that may create the record look first: an
+    INSERT ... ON CONFLICT DO NOTHING takes the next id from the sequence even when the record exists, so
+    inserting blindly would burn an id on every such write."""
+    found = await conn.scalar(
+        sa.select(inventory.c.id).where(
+            inventory.c.product_id == product_id, inventory.c.warehouse == warehouse
+        )
+    )
+    return None if found is None else int(found)
+
+
 async def create_record(conn: AsyncConnection, body: InventoryCreate, default_reorder_point: int) -> Change:
     now = datetime.now(UTC)
     reorder_point = default_reorder_point if body.reorder_point is None else body.reorder_point
@@ -362,18 +376,18 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
         .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
         .returning(*_RECORD_COLUMNS)
     )
-    try:
-        row = (await conn.execute(statement)).mappings().first()
-    except IntegrityError as error:
-        if "foreign key" not in str(error.orig).lower():
-            raise
-        raise _unknown_product(body.product_id) from None
+    existing = await _record_id(conn, body.product_id, body.warehouse)
+    row = None
+    if existing is None:
+        try:
+            row = (await conn.execute(statement)).mappings().first()
+        except IntegrityError as error:
+            if "foreign key" not in str(error.orig).lower():
+                raise
+            raise _unknown_product(body.product_id) from None
     if row is None:
-        existing = await conn.scalar(
-            sa.select(inventory.c.id).where(
-                inventory.c.product_id == body.product_id, inventory.c.warehouse == body.warehouse
-            )
-        )
+        # Made by a concurrent request between the two statements when `existing` is still None.
+        existing = existing or await _record_id(conn, body.product_id, body.warehouse)
         raise conflict(
             f"product {body.product_id} already has a stock record in {body.warehouse!r} (id {existing}); "
             "change it with PUT or POST .../adjust",
@@ -464,6 +478,9 @@ async def _target_record(
     conn: AsyncConnection, body: TransferRequest, default_reorder_point: int, now: datetime
 ) -> tuple[int, list[dict[str, Any]]]:
     """The id of the transfer's target record, created (with a zero `create` movement) when missing."""
+    target_id = await _record_id(conn, body.product_id, body.to_warehouse)
+    if target_id is not None:
+        return target_id, []
     statement = (
         _insert(conn)(inventory)
         .values(
@@ -481,24 +498,17 @@ async def _target_record(
     created = (await conn.execute(statement)).mappings().first()
     if created is not None:
         return created["id"], [_movement(created, 0, "create", now, "created by a transfer", body.reference)]
-    target_id = await conn.scalar(
-        sa.select(inventory.c.id).where(
-            inventory.c.product_id == body.product_id, inventory.c.warehouse == body.to_warehouse
-        )
-    )
-    if target_id is None:  # deleted between the two statements
+    # A concurrent transfer or create made it between the two statements (the only case that burns an id).
+    target_id = await _record_id(conn, body.product_id, body.to_warehouse)
+    if target_id is None:  # ... and it was deleted again
         raise conflict("the target stock record changed during the transfer; retry", kind="transfer-conflict")
-    return int(target_id), []
+    return target_id, []
 
 
 async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder_point: int) -> Change:
     """Move stock between two warehouses of one product; both records change or neither does."""
     now = datetime.now(UTC)
-    source_id = await conn.scalar(
-        sa.select(inventory.c.id).where(
-            inventory.c.product_id == body.product_id, inventory.c.warehouse == body.from_warehouse
-        )
-    )
+    source_id = await _record_id(conn, body.product_id, body.from_warehouse)
     if source_id is None:
         raise not_found(f"product {body.product_id} has no stock record in {body.from_warehouse!r}")
     target_id, ledger = await _target_record(conn, body, default_reorder_point, now)
@@ -523,7 +533,7 @@ async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder
 
 
 async def _locked_record(
-    conn: AsyncConnection, inventory_id: int, expected_version: int | None
+    conn: AsyncConnection, inventory_id: int, expected_versions: frozenset[int] | None
 ) -> sa.RowMapping:
     # FOR UPDATE (ignored on SQLite, where BEGIN IMMEDIATE already excludes other writers) makes a concurrent
     # writer with the same If-Match wait here and then see the version the first one committed.
@@ -538,20 +548,20 @@ async def _locked_record(
     )
     if row is None:
         raise _missing(inventory_id)
-    if expected_version is not None and expected_version != row["version"]:
+    if expected_versions is not None and row["version"] not in expected_versions:
         raise precondition_failed(row["version"])
     return row
 
 
 async def update_record(
-    db: Database, inventory_id: int, body: InventoryUpdate, expected_version: int | None
+    db: Database, inventory_id: int, body: InventoryUpdate, expected_versions: frozenset[int] | None
 ) -> Change:
     """Absolute values, as the upstream PUT; a quantity sent is recorded as a `count` movement."""
     changes = body.changes()
     now = datetime.now(UTC)
     try:
         async with db.write() as conn:
-            current = await _locked_record(conn, inventory_id, expected_version)
+            current = await _locked_record(conn, inventory_id, expected_versions)
             if not changes:
                 return Change(200, record_json(current))
             row = (
@@ -583,12 +593,12 @@ async def update_record(
     return Change(200, record_json(row), recorded)
 
 
-async def delete_record(db: Database, inventory_id: int, expected_version: int | None) -> Change:
+async def delete_record(db: Database, inventory_id: int, expected_versions: frozenset[int] | None) -> Change:
     """Remove a record; its remaining units leave the ledger as a `delete` movement, so its history sums
     to zero and stays readable."""
     now = datetime.now(UTC)
     async with db.write() as conn:
-        current = await _locked_record(conn, inventory_id, expected_version)
+        current = await _locked_record(conn, inventory_id, expected_versions)
         await conn.execute(sa.delete(inventory).where(inventory.c.id == inventory_id))
         gone = {**current, "quantity": 0}
         await _record_movements(conn, [_movement(gone, -current["quantity"], "delete", now)])

@@ -9,8 +9,8 @@ metadata = sa.MetaData()
 inventory = sa.Table(
     "inventory",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("product_id", sa.Integer, nullable=False),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("product_id", sa.BigInteger, nullable=False),
     sa.Column("warehouse", sa.String(100), nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("reorder_point", sa.Integer, nullable=False),
@@ -23,9 +23,9 @@ inventory = sa.Table(
 stock_movements = sa.Table(
     "stock_movements",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("inventory_id", sa.Integer, nullable=False),
-    sa.Column("product_id", sa.Integer, nullable=False),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("inventory_id", sa.BigInteger, nullable=False),
+    sa.Column("product_id", sa.BigInteger, nullable=False),
     sa.Column("warehouse", sa.String(100), nullable=False),
     sa.Column("delta", sa.Integer, nullable=False),
     sa.Column("quantity_after", sa.Integer, nullable=False),
@@ -51,6 +51,6 @@ idempotency_keys = sa.Table(
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("sku", sa.String(64)),
 )

@@ -93,10 +93,10 @@ def _order_by(sort: str) -> list[sa.ColumnElement[Any]]:
 _TOTAL = sa.func.count().over().label("total")
 _GET_PRODUCT = ReadQuery(
     sa.select(*_COLUMNS, products.c.version).where(
-        products.c.id == sa.bindparam("product_id", type_=sa.Integer)
+        products.c.id == sa.bindparam("product_id", type_=sa.BigInteger)
     ),
     postgres=sa.select(*_PG_COLUMNS, products.c.version).where(
-        products.c.id == sa.bindparam("product_id", type_=sa.Integer)
+        products.c.id == sa.bindparam("product_id", type_=sa.BigInteger)
     ),
 )
 
@@ -134,7 +134,7 @@ def _list_query(sort: str, category: bool, ids: bool) -> ReadQuery:
     conditions = _conditions(
         None,
         sa.bindparam("category", type_=sa.String) if category else None,
-        sa.bindparam("ids", expanding=True, type_=sa.Integer) if ids else None,
+        sa.bindparam("ids", expanding=True, type_=sa.BigInteger) if ids else None,
     )
     limit, offset = sa.bindparam("limit", type_=sa.Integer), sa.bindparam("offset", type_=sa.Integer)
     return ReadQuery(
@@ -198,17 +198,18 @@ async def create_product(db: Database, body: ProductCreate) -> Product:
 
 
 async def update_product(
-    db: Database, product_id: int, body: ProductUpdate, expected_version: int | None
+    db: Database, product_id: int, body: ProductUpdate, expected_versions: frozenset[int] | None
 ) -> Product:
+    """`expected_versions` are those If-Match accepts (None: unconditional)."""
     changes = body.changes()
     if not changes:
         product = await get_product(db, product_id)
-        if expected_version is not None and expected_version != product.version:
+        if expected_versions is not None and product.version not in expected_versions:
             raise precondition_failed(product.version)
         return product
     statement = sa.update(products).where(products.c.id == product_id)
-    if expected_version is not None:
-        statement = statement.where(products.c.version == expected_version)
+    if expected_versions is not None:
+        statement = statement.where(products.c.version.in_(expected_versions))
     statement = statement.values(**changes, version=products.c.version + 1, updated_at=datetime.now(UTC))
     try:
         async with db.write() as conn:
@@ -224,10 +225,10 @@ async def update_product(
     return Product(_as_json(row), row["version"])
 
 
-async def delete_product(db: Database, product_id: int, expected_version: int | None) -> None:
+async def delete_product(db: Database, product_id: int, expected_versions: frozenset[int] | None) -> None:
     statement = sa.delete(products).where(products.c.id == product_id)
-    if expected_version is not None:
-        statement = statement.where(products.c.version == expected_version)
+    if expected_versions is not None:
+        statement = statement.where(products.c.version.in_(expected_versions))
     try:
         async with db.write() as conn:
             deleted = (await conn.execute(statement)).rowcount

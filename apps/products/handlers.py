@@ -8,11 +8,11 @@ from products import catalogue
 from products.schemas import ProductCreate, ProductQuery, ProductUpdate
 from stockwiz_runtime.bodies import read_model, validate
 from stockwiz_runtime.db import DATABASE
-from stockwiz_runtime.http import etag_for, if_match_version, page_headers, path_id
+from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
 from stockwiz_runtime.jsonio import json_response
 
 routes = web.RouteTableDef()
-PRODUCT_PATH = r"/products/{id:\d+}"
+PRODUCT_PATH = f"/products/{{id:{ID_SEGMENT}}}"
 
 
 def _product_response(product: catalogue.Product, status: int = 200) -> web.Response:
@@ -52,7 +52,7 @@ async def get_product(request: web.Request) -> web.Response:
 async def update_product(request: web.Request) -> web.Response:
     product_id = path_id(request, what="product")
     body = await read_model(request, ProductUpdate)
-    expected = if_match_version(request)
+    expected = if_match_versions(request)
     return _product_response(
         await catalogue.update_product(request.app[DATABASE], product_id, body, expected)
     )
@@ -61,5 +61,5 @@ async def update_product(request: web.Request) -> web.Response:
 @routes.delete(PRODUCT_PATH)
 async def delete_product(request: web.Request) -> web.Response:
     product_id = path_id(request, what="product")
-    await catalogue.delete_product(request.app[DATABASE], product_id, if_match_version(request))
+    await catalogue.delete_product(request.app[DATABASE], product_id, if_match_versions(request))
     return web.Response(status=204)

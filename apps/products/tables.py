@@ -9,7 +9,7 @@ metadata = sa.MetaData()
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("description", sa.Text),
     sa.Column("price", sa.Numeric(10, 2), nullable=False),

@@ -19,7 +19,12 @@ from stockwiz_runtime.keys import (
     SERVICE_NAME,
 )
 from stockwiz_runtime.metrics import METRICS_CONTENT_TYPE, HttpMetrics
-from stockwiz_runtime.middleware import error_middleware, observe_middleware, request_id_middleware
+from stockwiz_runtime.middleware import (
+    deadline_middleware,
+    error_middleware,
+    observe_middleware,
+    request_id_middleware,
+)
 from stockwiz_runtime.openapi import serve_openapi
 from stockwiz_runtime.protocol import no_server_software
 
@@ -39,8 +44,10 @@ def create_service_app(
         config.max_in_flight, config.admission_queue, config.admission_wait, on_shed=metrics.shed.inc
     )
     app = web.Application(
-        # Admission first: a request refused for overload costs as little as possible.
+        # The deadline first, so that a wait for admission counts against it (a trivial cost); then
+        # admission, so a request refused for overload costs as little as possible.
         middlewares=[
+            deadline_middleware(config.request_timeout),
             admission_middleware(admission),
             request_id_middleware,
             observe_middleware,

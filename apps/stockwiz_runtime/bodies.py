@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, loads
+from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, loads_untrusted
 from stockwiz_runtime.problems import FieldError, ProblemError, validation_failed
 from stockwiz_runtime.timeouts import read_body
 
@@ -25,7 +25,7 @@ async def read_json(request: web.Request) -> Any:
         )
     raw = await read_body(request)
     try:
-        return loads(raw)
+        return loads_untrusted(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProblemError(400, f"The body is not valid JSON: {exc}", kind="malformed-json") from None
 

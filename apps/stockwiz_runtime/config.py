@@ -30,6 +30,9 @@ class ServiceConfig(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
     # ECS sends SIGTERM, waits stopTimeout (30 s in our task definitions), then SIGKILL: finish below it.
     shutdown_timeout: float = Field(20.0, alias="SHUTDOWN_TIMEOUT", gt=0, le=110)
+    # How long a request may take here: below the gateway's UPSTREAM_TIMEOUT (10 s), so that a write the
+    # gateway reports as timed out is never committed afterwards (see stockwiz_runtime.db).
+    request_timeout: float = Field(8.0, alias="REQUEST_TIMEOUT", gt=0, le=110)
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=64 * 1_048_576)
     # Slow clients (slowloris): a request's header block must arrive within HEADER_READ_TIMEOUT of its
     # first byte, its body within BODY_READ_TIMEOUT; 408 and a closed connection otherwise.

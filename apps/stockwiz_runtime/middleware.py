@@ -8,11 +8,16 @@ import time
 from collections.abc import Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS
 from stockwiz_runtime.problems import ProblemError, problem_response
-from stockwiz_runtime.request_context import REQUEST_ID_HEADER, accept_or_generate, set_request_id
+from stockwiz_runtime.request_context import (
+    REQUEST_ID_HEADER,
+    accept_or_generate,
+    set_deadline,
+    set_request_id,
+)
 
 access_log = logging.getLogger("stockwiz.access")
 error_log = logging.getLogger("stockwiz.errors")
@@ -35,6 +40,18 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
     return response
+
+
+def deadline_middleware(seconds: float) -> Middleware:
+    """Give each request its deadline (REQUEST_TIMEOUT, below the gateway's UPSTREAM_TIMEOUT): work that
+    cannot finish before it is abandoned and rolled back rather than committed after the caller gave up."""
+
+    @web.middleware
+    async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+        set_deadline(time.monotonic() + seconds)
+        return await handler(request)
+
+    return deadline
 
 
 @web.middleware
@@ -91,8 +108,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception as exc:
         for mapper in request.app[ERROR_MAPPERS]:
             mapped = mapper(exc)
-            if mapped is not None:
-                error_log.warning("request failed: %s: %s", type(exc).__name__, exc)
+            if mapped is not None:  # the mapper logs what is worth logging (an outage once, not per request)
                 return problem_response(request, mapped)
         error_log.exception("unexpected error handling %s %s", request.method, request.path)
         return problem_response(

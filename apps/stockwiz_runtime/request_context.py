@@ -1,8 +1,9 @@
-"""The request id of the request being handled, for logs and for calls to other services."""
+"""The request being handled: its id (for logs and calls to other services) and its deadline."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from contextvars import ContextVar
 
@@ -11,6 +12,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# time.monotonic() after which the request's caller no longer waits for its answer; None outside requests.
+_deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 
 
 def current_request_id() -> str | None:
@@ -25,3 +28,26 @@ def accept_or_generate(candidate: str | None) -> str:
     if candidate and _SANE_REQUEST_ID.match(candidate):
         return candidate
     return uuid.uuid4().hex
+
+
+def current_deadline() -> float | None:
+    return _deadline.get()
+
+
+def set_deadline(value: float | None) -> None:
+    _deadline.set(value)
+
+
+def time_left() -> float | None:
+    """Seconds until the current request's deadline (negative once passed); None outside requests."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def expired(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def deadline_passed() -> bool:
+    """Whether the current request's deadline has passed (never, outside requests)."""
+    return expired(_deadline.get())

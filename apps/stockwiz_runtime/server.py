@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,16 +18,11 @@ import uvloop
 from aiohttp import web
 
 from stockwiz_runtime.config import ConfigError, ServiceConfig, load_config
-from stockwiz_runtime.lifecycle import SELF_STOP, SelfStop
 from stockwiz_runtime.logs import configure_logging
 from stockwiz_runtime.protocol import ServiceRunner
 
 ConfigT = TypeVar("ConfigT", bound=ServiceConfig)
 log = logging.getLogger("stockwiz.server")
-
-
-def _signal_self() -> None:
-    signal.raise_signal(signal.SIGTERM)
 
 
 async def _run(app: web.Application, config: ServiceConfig) -> None:
@@ -79,7 +73,6 @@ def serve(
     except ConfigError as exc:
         log.error("%s", exc)
         sys.exit(2)
-    app[SELF_STOP] = SelfStop(_signal_self)
     log.info(
         "starting on %s:%s",
         config.host,

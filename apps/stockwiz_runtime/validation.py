@@ -112,8 +112,11 @@ MAX_PAGE_SIZE = 1000
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
 MAX_OFFSET = 2_147_483_647
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
-# Ids are 32-bit integers in the database; a bigger number names nothing, it is not an error of ours.
-MAX_ID = 2_147_483_647
+# Ids are 64-bit integers in the database (migration 0003); a bigger number names nothing, it is not an
+# error of ours.
+MAX_ID = 9_223_372_036_854_775_807
+# Versions (ETags) stay 32-bit: two billion changes of one record.
+MAX_VERSION = 2_147_483_647
 
 
 ID_LIST_ITEM = re.compile(r"^[1-9][0-9]{0,18}$")

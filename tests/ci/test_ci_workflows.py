@@ -248,15 +248,21 @@ def test_prod_deploys_tags_and_manual_runs_behind_the_environment_gate() -> None
     assert up["with"]["stack-name"].endswith("/stockwiz/prod")
 
 
+def _step_running(job: dict, command: str) -> int:
+    (index,) = [i for i, s in enumerate(steps(job)) if command in str(s.get("run", ""))]
+    return index
+
+
 @pytest.mark.parametrize(("job_name", "stack"), [("deploy-dev", "dev"), ("deploy-prod", "prod")])
 def test_deploy_smoke_tests_the_deployed_url(job_name: str, stack: str) -> None:
     job = jobs(load("deploy.yml"))[job_name]
     names = [s.get("id") or s.get("name") for s in steps(job)]
-    smoke = steps(job)[-1]
-    assert names.index("up") < len(names) - 1, "the smoke test runs after pulumi up"
-    # Between them: the rollout check, fed by the stack outputs `pulumi up` just wrote.
-    rollout = steps(job)[-2]
-    assert "python -m tools.rollout_check" in rollout["run"] and "--wait-seconds 600" in rollout["run"]
+    smoke_at = _step_running(job, "python -m tools.smoke_test")
+    rollout_at = _step_running(job, "python -m tools.rollout_check")
+    smoke, rollout = steps(job)[smoke_at], steps(job)[rollout_at]
+    assert names.index("up") < rollout_at < smoke_at, "pulumi up, then the rollout check, then the smoke test"
+    # The rollout check is fed by the stack outputs `pulumi up` just wrote.
+    assert "--wait-seconds 600" in rollout["run"]
     assert rollout["env"] == {
         "CLUSTER": "${{ steps.up.outputs.clusterName }}",
         "SERVICES": "${{ steps.up.outputs.serviceNames }}",
@@ -269,6 +275,24 @@ def test_deploy_smoke_tests_the_deployed_url(job_name: str, stack: str) -> None:
     # The token is masked before anything can print it, and passed by environment, not argv.
     assert script.index("::add-mask::") < script.index("tools.smoke_test")
     assert 'STOCKWIZ_SMOKE_TOKEN="$token" python -m tools.smoke_test --url "$URL"' in script
+
+
+def test_dev_smoke_test_opens_the_closed_load_balancer_to_the_runner_alone_and_always_closes_it() -> None:
+    job = jobs(load("deploy.yml"))["deploy-dev"]
+    opened = _step_running(job, "authorize-security-group-ingress")
+    closed = _step_running(job, "revoke-security-group-ingress")
+    assert opened < _step_running(job, "python -m tools.smoke_test") < closed == len(steps(job)) - 1
+    open_step, close_step = steps(job)[opened], steps(job)[closed]
+    assert open_step["id"] == "open" and "CidrIp=$ip/32" in open_step["run"]
+    assert open_step["env"]["SG"] == "${{ steps.up.outputs.albSecurityGroupId }}"
+    # Closed even when the smoke test fails, and only when a rule was really added.
+    assert close_step["if"] == "always() && steps.open.outputs.rule != ''"
+    assert close_step["env"]["RULE"] == "${{ steps.open.outputs.rule }}"
+    # The stack exports the group the workflow opens.
+    assert (
+        'pulumi.export("albSecurityGroupId", network.alb_security_group_id)'
+        in (ROOT / "__main__.py").read_text()
+    )
 
 
 def test_pulumi_cli_matches_the_pinned_sdk() -> None:

@@ -14,6 +14,8 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,8 +61,19 @@ def docker(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `docker ARGS`; on failure the error names the command and shows what Docker said."""
+    return run_cli([DOCKER, *args], input=input, timeout=timeout, check=check, env=env)
+
+
+def run_cli(
+    argv: Sequence[str],
+    *,
+    input: bytes | None = None,
+    timeout: float = 600,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     raw = subprocess.run(
-        [DOCKER, *args],
+        list(argv),
         input=input,
         capture_output=True,
         check=False,
@@ -72,10 +85,29 @@ def docker(
     )
     if check and result.returncode != 0:
         raise AssertionError(
-            f"docker {' '.join(args)} exited {result.returncode}\n"
-            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            f"{' '.join(argv)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
     return result
+
+
+@cache
+def buildkit() -> tuple[list[str], dict[str, str]]:
+    """How to build with BuildKit here, as pulumi-docker builds (it honours each image's
+    Dockerfile.dockerignore, which the legacy builder ignores): buildx where installed, else a Docker CLI
+    older than 23, whose built-in BuildKit client DOCKER_BUILDKIT=1 selects (Debian's docker.io)."""
+    if docker("buildx", "version", check=False, timeout=60).returncode == 0:
+        return [DOCKER, "buildx", "build", "--load"], {}
+    for candidate in dict.fromkeys([DOCKER, "/usr/bin/docker"]):
+        if not Path(candidate).exists() and shutil.which(candidate) is None:
+            continue
+        version = run_cli([candidate, "version", "--format", "{{.Client.Version}}"], check=False, timeout=60)
+        major = version.stdout.strip().split(".")[0]
+        if version.returncode == 0 and major.isdigit() and int(major) < 23:
+            return [candidate, "build"], {"DOCKER_BUILDKIT": "1"}
+    raise AssertionError(
+        "no way to build with BuildKit: install docker-buildx, or Debian's docker.io (its docker CLI has "
+        "BuildKit built in); the legacy builder would ignore each image's Dockerfile.dockerignore"
+    )
 
 
 def image_exists(reference: str) -> bool:

@@ -13,15 +13,20 @@ here as it would on Fargate.
 
 What differs, and why: the containers share the host's network namespace (as the containers of one
 awsvpc task share theirs) on free ports, so PORT and the addresses of PostgreSQL and the other services
-are overridden (OVERRIDABLE); PostgreSQL here has no TLS, so DB_SSLMODE is `disable`; the open-files
-ulimit is capped at this machine's hard limit when that is lower than the task's.
+are overridden (OVERRIDABLE). PostgreSQL is a private cluster of the tests'
+(tests/support/private_postgres.py) that checks passwords and serves TLS only, so the containers verify its
+certificate (verify-full, as in AWS) against the test CA, mounted read-only and named by DB_SSLROOTCERT
+instead of the RDS bundle. The service
+role logs in with an IAM token minted by botocore from static test credentials (standing in for the task
+role's); the cluster lets that role in over TLS without checking the token, which only RDS can. The
+open-files ulimit is capped at this machine's hard limit when that is lower than the task's.
 """
 
 from __future__ import annotations
 
 import json
 import resource
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -41,41 +46,62 @@ OVERRIDABLE = {
     "PRODUCT_SERVICE_URL",
     "INVENTORY_SERVICE_URL",
     "TRUSTED_PROXIES",
+    # The CA that signed this machine's test PostgreSQL instead of the RDS bundle in the image.
+    "DB_SSLROOTCERT",
 }
 
 
 @dataclass(frozen=True)
 class TaskDefinition:
-    container: dict[str, Any]
+    containers: list[dict[str, Any]]
     cpu_units: int
     memory_mib: int
     volumes: list[dict[str, Any]]
 
+    @property
+    def container(self) -> dict[str, Any]:
+        """The service's own container: the task's one essential container."""
+        (essential,) = [c for c in self.containers if c.get("essential", True)]
+        return essential
+
+    def environment(self) -> dict[str, str]:
+        return {item["name"]: item["value"] for item in self.container.get("environment", [])}
+
+    def before(self) -> list[dict[str, Any]]:
+        """The containers the service's container waits for to exit successfully (dependsOn SUCCESS)."""
+        wanted = {
+            d["containerName"] for d in self.container.get("dependsOn", []) if d["condition"] == "SUCCESS"
+        }
+        other = {d["condition"] for d in self.container.get("dependsOn", [])} - {"SUCCESS"}
+        assert not other, f"dependsOn conditions the tests do not model: {other}"
+        return [c for c in self.containers if c["name"] in wanted]
+
 
 @cache
 def task_definitions(stack: str = "dev") -> dict[str, TaskDefinition]:
-    """Container name -> its task definition, as the Pulumi program registers it."""
+    """Service container name -> its task definition, as the Pulumi program registers it."""
     found: dict[str, TaskDefinition] = {}
     for task in synthesize_stack(stack).of_type(TASK_TYPE):
-        (container,) = json.loads(task.inputs["containerDefinitions"])
-        found[container["name"]] = TaskDefinition(
-            container=container,
+        definition = TaskDefinition(
+            containers=list(json.loads(task.inputs["containerDefinitions"])),
             cpu_units=int(task.inputs["cpu"]),
             memory_mib=int(task.inputs["memory"]),
             volumes=list(task.inputs.get("volumes") or []),
         )
+        found[definition.container["name"]] = definition
     return found
 
 
 def run_args(
     task: TaskDefinition,
+    container: Mapping[str, Any],
     image_config: Mapping[str, Any],
     *,
     secrets: Mapping[str, str],
     overrides: Mapping[str, str],
     extra_env: Mapping[str, str] | None = None,
+    mounts: Sequence[str] = (),
 ) -> list[str]:
-    container = task.container
     unknown = set(overrides) - OVERRIDABLE
     assert not unknown, f"only network settings may be overridden, not {sorted(unknown)}"
     args = ["--network", "host"]
@@ -105,12 +131,21 @@ def run_args(
             args += ["--mount", f"type=volume,dst={path}"]
         else:
             args += ["--mount", f"type=tmpfs,dst={path},tmpfs-mode=0755"]
+    for mount in mounts:
+        args += ["--mount", mount]
     environment = {item["name"]: item["value"] for item in container.get("environment", [])}
     missing = {item["name"] for item in container.get("secrets", [])} - set(secrets)
     assert not missing, f"the task definition injects secrets the test has no local value for: {missing}"
     for item in container.get("secrets", []):
         environment[item["name"]] = secrets[item["name"]]
-    environment.update(overrides)
+    # An override replaces what the container is given; the test CA goes wherever TLS to the database is.
+    environment.update(
+        {
+            key: value
+            for key, value in overrides.items()
+            if key in environment or (key == "DB_SSLROOTCERT" and "DB_SSLMODE" in environment)
+        }
+    )
     environment.update(extra_env or {})
     for name in sorted(environment):
         args += ["--env", f"{name}={environment[name]}"]
@@ -125,7 +160,23 @@ def start(
     secrets: Mapping[str, str],
     overrides: Mapping[str, str],
     extra_env: Mapping[str, str] | None = None,
+    mounts: Sequence[str] = (),
 ) -> Container:
+    """Start the task as ECS does: each container the service's container depends on must exit 0 first."""
     config = inspect(image)["Config"]
-    args = run_args(task, config, secrets=secrets, overrides=overrides, extra_env=extra_env)
-    return run_detached(name, args, image)
+    for setup in task.before():
+        setup_container = run_detached(
+            f"{name}-{setup['name']}",
+            run_args(task, setup, config, secrets=secrets, overrides=overrides, mounts=mounts),
+            image,
+            setup.get("command", []),
+        )
+        try:
+            code = setup_container.wait_exit(120)
+            assert code == 0, f"{setup['name']} exited {code}:\n{setup_container.logs()[-4000:]}"
+        finally:
+            setup_container.remove()
+    args = run_args(
+        task, task.container, config, secrets=secrets, overrides=overrides, extra_env=extra_env, mounts=mounts
+    )
+    return run_detached(name, args, image, task.container.get("command", []))

@@ -1,11 +1,12 @@
-"""What the container tests read: the Dockerfiles, the build context's .dockerignore, the services' imports.
+"""What the static container tests read: the Dockerfiles, the build context's .dockerignore, the imports.
 
-There is no Docker engine here, so the tests check the build inputs instead of a built image. The
-Dockerfile reader understands the subset of the syntax our Dockerfiles use (line continuations, comments,
-JSON and shell forms, `--flag=value` options); the .dockerignore matcher follows Docker's rules: patterns
-are anchored at the context root, `*` stays within one path segment, `**` spans any number of them, a
-pattern that matches a directory excludes everything in it, and the last matching pattern wins (`!`
-re-includes).
+The images themselves are built and run by the real Docker Engine (test_images.py); these readers let the
+checks that need no engine (hadolint's neighbours: the Dockerfile contract, COPY sources, pins) fail fast
+and name the line. The Dockerfile reader understands the subset of the syntax our Dockerfiles use (line
+continuations, comments, JSON and shell forms, `--flag=value` options); the .dockerignore matcher follows
+Docker's rules: patterns are anchored at the context root, `*` stays within one path segment, `**` spans
+any number of them, a pattern that matches a directory excludes everything in it, and the last matching
+pattern wins (`!` re-includes).
 """
 
 from __future__ import annotations
@@ -157,9 +158,15 @@ def copy_sources(instruction: Instruction) -> tuple[list[str], str]:
 # --- .dockerignore ----------------------------------------------------------------------------------------
 
 
-def context_files(rules: list[IgnoreRule] | None = None) -> set[str]:
-    """Every file of apps/ that reaches the Docker build, as context-relative paths."""
-    rules = read_dockerignore(CONTEXT) if rules is None else rules
+def image_ignore_rules(service: str) -> list[IgnoreRule]:
+    """The ignore rules of the service's build: its own Dockerfile.dockerignore where there is one (as
+    BuildKit and pulumi-docker read them), else the context's .dockerignore."""
+    return read_dockerignore(CONTEXT, CONTEXT / service / "Dockerfile")
+
+
+def context_files(service: str) -> set[str]:
+    """Every file of apps/ that reaches the service's Docker build, as context-relative paths."""
+    rules = image_ignore_rules(service)
     files = set()
     for path in CONTEXT.rglob("*"):
         if path.is_file():

@@ -1,8 +1,9 @@
 """The three service images, built by the real Docker Engine from the real Dockerfiles and context.
 
-The base is the Dockerfiles' own digest-pinned official image when the engine has it or can pull it; when it
-cannot (no registry here), the stand-in from tests/containers/standin_base.py, passed as the only
-override: `--build-arg PYTHON_IMAGE=...`. Builds use `--network host` (the engine here has no default
+Built with BuildKit, as pulumi-docker builds them, so each image's own Dockerfile.dockerignore decides its
+context. The base is the Dockerfiles' own digest-pinned official image when the engine has it or can pull
+it; when it cannot (no registry here), the stand-in from tests/containers/standin_base.py, passed as the
+only override: `--build-arg PYTHON_IMAGE=...`. Builds use `--network host` (the engine here has no default
 bridge) and reach PyPI through pip as any build does. Each build's time and the image's size are kept for
 the run's summary (pytest_terminal_summary in conftest.py) and the README's table.
 """
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.containers.engine import docker, image_exists, inspect
+from tests.containers.engine import buildkit, docker, image_exists, inspect, run_cli
 from tests.containers.images import CONTEXT, dockerfile
 from tests.containers.standin_base import ensure_standin
 
@@ -73,11 +74,12 @@ def image_tag(service: str) -> str:
 
 def build(service: str, base: Base) -> BuiltImage:
     tag = image_tag(service)
-    args = ["build", "--network", "host", "--file", str(CONTEXT / service / "Dockerfile"), "--tag", tag]
+    command, env = buildkit()
+    args = [*command, "--network", "host", "--file", str(CONTEXT / service / "Dockerfile"), "--tag", tag]
     if not base.official:
         args += ["--build-arg", f"PYTHON_IMAGE={base.reference}"]
     started = time.monotonic()
-    docker(*args, str(CONTEXT), timeout=1200)
+    run_cli([*args, str(CONTEXT)], timeout=1200, env=env)
     seconds = time.monotonic() - started
     return BuiltImage(
         service=service,

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
+from stockwiz_runtime.db import tls_option
 from tests.containers import api_walk, fargate
 from tests.containers.conftest import API_TOKENS, WRITE_TOKEN
 from tests.containers.engine import Container, image_files
 from tests.containers.images_built import SERVICES, BuiltImage, layers
-from tests.support.databases import create_postgres_database, drop_postgres_database
+from tests.support.private_postgres import SERVER_NAME, PrivateCluster, private_cluster
 from tests.support.processes import free_port, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.docker]
@@ -32,7 +33,7 @@ APP_UID = 10001
 PACKAGES = {"products": "products", "inventory": "inventory", "gateway": "gateway"}
 # Everything the Dockerfile adds to the base: the venv, the code, /tmp's owner. A compiler, a pip cache or
 # the tests would each blow this budget.
-ADDED_BUDGET_MB = {"products": 95, "inventory": 95, "gateway": 60}
+ADDED_BUDGET_MB = {"products": 125, "inventory": 125, "gateway": 60}
 
 
 @dataclass
@@ -46,25 +47,45 @@ class Running:
         return f"http://127.0.0.1:{self.port}"
 
 
+@dataclass(frozen=True)
+class Database:
+    cluster: PrivateCluster
+    name: str
+
+
+# Inside the containers: where the test CA is mounted (read-only), and the task role's stand-in.
+CA_IN_CONTAINER = "/run/stockwiz-test/ca.crt"
+TASK_ROLE_ENV = {"AWS_ACCESS_KEY_ID": "AKIDSTOCKWIZTEST", "AWS_SECRET_ACCESS_KEY": "stockwiz-test-secret"}
+
+
 @pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    url = asyncio.run(create_postgres_database())
-    yield url
-    asyncio.run(drop_postgres_database(url))
+def database() -> Iterator[Database]:
+    """A private PostgreSQL with TLS and password checks; the app role gets in as RDS IAM would let it."""
+    app_user = fargate.task_definitions()["products"].environment()["DB_USER"]
+    with private_cluster(iam_users=(app_user,)) as cluster:
+
+        async def prepare() -> None:
+            conn = await asyncpg.connect(cluster.admin_url(), ssl=tls_option("verify-full", cluster.ca_file))
+            try:
+                await conn.execute("CREATE ROLE rds_iam NOLOGIN")  # RDS has it; db-setup grants it
+                await conn.execute("CREATE DATABASE stockwiz")
+            finally:
+                await conn.close()
+
+        asyncio.run(prepare())
+        yield Database(cluster, "stockwiz")
 
 
-def _secrets(database_url: str) -> dict[str, str]:
-    parsed = make_url(database_url)
-    # PostgreSQL here trusts local connections; the password only has to be present, as the secret is.
+def _secrets(database: Database) -> dict[str, str]:
+    # The RDS-managed master secret's two keys, as db-setup receives them.
     return {
-        "DB_USER": parsed.username or "postgres",
-        "DB_PASSWORD": "unused-with-trust-auth",
+        "DB_USER": "postgres",
+        "DB_PASSWORD": database.cluster.superuser_password,
         "API_TOKENS": API_TOKENS,
     }
 
 
-def _overrides(service: str, port: int, database_url: str, backends: dict[str, int]) -> dict[str, str]:
-    parsed = make_url(database_url)
+def _overrides(service: str, port: int, database: Database, backends: dict[str, int]) -> dict[str, str]:
     values = {"PORT": str(port)}
     if service == "gateway":
         values |= {
@@ -74,10 +95,10 @@ def _overrides(service: str, port: int, database_url: str, backends: dict[str, i
         }
     else:
         values |= {
-            "DB_HOST": parsed.host or "127.0.0.1",
-            "DB_PORT": str(parsed.port or 5432),
-            "DB_NAME": parsed.database or "",
-            "DB_SSLMODE": "disable",
+            "DB_HOST": SERVER_NAME,
+            "DB_PORT": str(database.cluster.port),
+            "DB_NAME": database.name,
+            "DB_SSLROOTCERT": CA_IN_CONTAINER,
         }
     return values
 
@@ -85,7 +106,7 @@ def _overrides(service: str, port: int, database_url: str, backends: dict[str, i
 def start_service(
     service: str,
     image: BuiltImage,
-    database_url: str,
+    database: Database,
     backends: dict[str, int],
     *,
     name_suffix: str = "",
@@ -97,9 +118,10 @@ def start_service(
         f"stockwiz-test-{service}{name_suffix}",
         image.tag,
         task,
-        secrets=_secrets(database_url),
-        overrides=_overrides(service, port, database_url, backends),
-        extra_env=extra_env,
+        secrets=_secrets(database),
+        overrides=_overrides(service, port, database, backends),
+        extra_env={**(TASK_ROLE_ENV if service != "gateway" else {}), **(extra_env or {})},
+        mounts=[f"type=bind,src={database.cluster.ca_file},dst={CA_IN_CONTAINER},readonly"],
     )
     running = Running(service, container, port)
     try:
@@ -112,14 +134,14 @@ def start_service(
 
 
 @pytest.fixture(scope="module")
-def stack(built_images: dict[str, BuiltImage], database_url: str) -> Iterator[dict[str, Running]]:
+def stack(built_images: dict[str, BuiltImage], database: Database) -> Iterator[dict[str, Running]]:
     """The three containers, started in the order ECS must start them: backends first."""
     running: dict[str, Running] = {}
     try:
         for service in ("products", "inventory"):
-            running[service] = start_service(service, built_images[service], database_url, {})
+            running[service] = start_service(service, built_images[service], database, {})
         backends = {name: r.port for name, r in running.items()}
-        running["gateway"] = start_service("gateway", built_images["gateway"], database_url, backends)
+        running["gateway"] = start_service("gateway", built_images["gateway"], database, backends)
         yield running
     finally:
         for item in running.values():
@@ -261,13 +283,13 @@ def test_a_walk_through_the_gateway_container(stack: dict[str, Running]) -> None
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_sigterm_during_a_slow_request_finishes_it_and_exits_0_within_the_stop_timeout(
-    built_images: dict[str, BuiltImage], stack: dict[str, Running], database_url: str, service: str
+    built_images: dict[str, BuiltImage], stack: dict[str, Running], database: Database, service: str
 ) -> None:
     backends = {name: stack[name].port for name in ("products", "inventory")}
     running = start_service(
         service,
         built_images[service],
-        database_url,
+        database,
         backends,
         name_suffix="-sigterm",
         extra_env={"CHAOS_ENABLED": "true"},

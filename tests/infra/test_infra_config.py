@@ -186,3 +186,103 @@ def test_the_program_stops_before_declaring_anything_on_a_bad_value() -> None:
         synthesize_stack("prod", {"stockwiz:taskMemory": 512})
     # ...and the runtime is clean afterwards: the next synthesis works.
     assert synthesize_stack("dev").exports["clusterName"] == "stockwiz-cluster-dev"
+
+
+# -- placeholders -------------------------------------------------------------------------------------------
+
+
+def test_prod_as_shipped_stops_at_validation_saying_what_to_fill_in() -> None:
+    """Pulumi.prod.yaml is a template: its example certificate, domain, zone and addresses are refused."""
+    with pytest.raises(StockwizConfigError) as error:
+        synthesize_stack("prod", stand_ins=False)
+    message = str(error.value)
+    assert error.value.key == "stockwiz:certificateArn"
+    assert "replace them before `pulumi up`" in message
+    for key, hint in (
+        ("stockwiz:certificateArn", "request a certificate for your domain in ACM in eu-west-1"),
+        ("stockwiz:domainName", "pulumi config set stockwiz:domainName"),
+        ("stockwiz:hostedZoneId", "pulumi config rm stockwiz:hostedZoneId"),
+        ("stockwiz:alertEmails", "pulumi config set --path 'stockwiz:alertEmails[0]'"),
+    ):
+        line = next(line for line in message.splitlines() if line.strip().startswith(key))
+        assert hint in line, line
+    # With the user's own values (the offline stand-ins) the same file goes through.
+    assert load("prod").https
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        (
+            "stockwiz:certificateArn",
+            "arn:aws:acm:eu-west-1:123456789012:certificate/abc-1",
+            "example account",
+        ),
+        (
+            "stockwiz:certificateArn",
+            "arn:aws:acm:eu-west-1:000000000000:certificate/abc-1",
+            "example account",
+        ),
+        (
+            "stockwiz:certificateArn",
+            "arn:aws:acm:eu-west-1:802137465913:certificate/00000000-0000-0000-0000-000000000000",
+            "all-zero resource id",
+        ),
+        ("stockwiz:certificateArn", "arn:aws:acm:eu-west-1:802137465913:certificate/replace-me", "marker"),
+        ("stockwiz:domainName", "replace-me.acme-widgets.net", "marker"),
+        ("stockwiz:domainName", "shop.example.org", "reserved for examples"),
+        ("stockwiz:domainName", "stockwiz.test", "reserved for examples"),
+        ("stockwiz:hostedZoneId", "Z0000000000EXAMPLE", "example hosted zone"),
+        ("stockwiz:alertEmails", ["ops@acme.example"], "reserved for examples"),
+    ],
+)
+def test_placeholder_values_are_refused_in_any_stack(key: str, value: Any, reason: str) -> None:
+    real = {
+        "stockwiz:certificateArn": "arn:aws:acm:eu-west-1:802137465913:certificate/5f0c9a4e-7d1b",
+        "stockwiz:domainName": "shop.acme-widgets.net",
+    }
+    with pytest.raises(StockwizConfigError) as error:
+        load("dev", {**real, key: value})
+    assert error.value.key == key and reason in str(error.value)
+
+
+def test_real_looking_values_pass() -> None:
+    config = load(
+        "dev",
+        {
+            "stockwiz:certificateArn": "arn:aws:acm:eu-west-1:802137465913:certificate/5f0c9a4e-7d1b",
+            "stockwiz:domainName": "shop.acme-widgets.net",
+            "stockwiz:hostedZoneId": "Z07164323QK5V3EXFO5BL",
+            "stockwiz:alertEmails": ["ops@acme-widgets.net"],
+        },
+    )
+    assert config.https and config.warnings == ()
+
+
+# -- dev's plain HTTP ----------------------------------------------------------------------------------------
+
+
+def test_without_https_nobody_is_admitted_by_default_and_the_stack_warns() -> None:
+    assert project_config()["allowedIngressCidrs"]["default"] == []
+    dev = load("dev")
+    assert dev.allowed_ingress_cidrs == () and dev.ingress_is_restricted and not dev.https
+    [warning] = dev.warnings
+    assert "in the clear" in warning and "admits nobody" in warning
+    opened = load("dev", {"stockwiz:allowedIngressCidrs": ["0.0.0.0/0"]})
+    assert len(opened.warnings) == 2 and "whole internet" in opened.warnings[1]
+    narrowed = load("dev", {"stockwiz:allowedIngressCidrs": ["203.0.113.0/24"]})
+    assert "admits 203.0.113.0/24" in narrowed.warnings[0] and len(narrowed.warnings) == 1
+
+
+def test_the_warning_is_a_stack_output_and_prod_has_none() -> None:
+    dev, prod = synthesize_stack("dev"), synthesize_stack("prod")
+    assert dev.exports["warnings"] == list(load("dev").warnings) != []
+    assert prod.exports["warnings"] == []
+    # The load balancer admits only the NAT gateways (for the low-stock Lambda) until someone is named.
+    alb = dev.named("aws:ec2/securityGroup:SecurityGroup", "network-alb-sg").id
+    sources = {
+        r.inputs["cidrIpv4"]
+        for r in dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == alb
+    }
+    assert sources == {f"{eip.outputs['publicIp']}/32" for eip in dev.of_type("aws:ec2/eip:Eip")}

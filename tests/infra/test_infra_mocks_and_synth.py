@@ -121,6 +121,8 @@ def test_synth_prints_the_resource_tree(capsys: pytest.CaptureFixture[str]) -> N
     )
     assert "3  aws:ecs/service:Service" in out
     assert 'clusterName: "stockwiz-cluster-prod"' in out
+    # prod's example values are refused, so what stands in for them offline is said, not hidden.
+    assert "Offline stand-ins for values Pulumi.prod.yaml leaves to you:" in out
 
 
 def test_synth_json_and_config_errors(
@@ -135,6 +137,21 @@ def test_synth_json_and_config_errors(
     monkeypatch.setattr(synth_tool, "synthesize_stack", lambda stack: real(stack, {"stockwiz:taskCpu": 3}))
     assert synth_tool.main(["--stack", "dev"]) == 2
     assert "stockwiz:taskCpu" in capsys.readouterr().err
+
+
+def test_synth_fails_on_what_aws_would_refuse(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def with_a_second_cluster(stack: str) -> Synthesis:
+        def program() -> None:
+            for name in ("cluster-a", "cluster-b"):
+                aws.ecs.Cluster(name, name="stockwiz-cluster-dev")
+
+        return run_program(stack, program)
+
+    monkeypatch.setattr(synth_tool, "synthesize_stack", with_a_second_cluster)
+    assert synth_tool.main(["--stack", "dev"]) == 1
+    assert "AWS refuses to create Cluster 'stockwiz-cluster-dev'" in capsys.readouterr().err
 
 
 def test_make_synth_command_runs_from_the_repository() -> None:

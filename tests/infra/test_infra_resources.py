@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.image_tag import content_tag
-from tools.pulumi_mocks import ROOT, Synthesis, SynthResource
+from stockwiz_runtime.config import load_config
+from stockwiz_runtime.credentials import IamAuthToken
+from stockwiz_runtime.db import DatabaseSettings
+from stockwiz_runtime.dbsetup import SetupConfig
+from tools.pulumi_mocks import ROOT, STAND_INS, Synthesis, SynthResource
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -36,8 +40,14 @@ def rules(synth: Synthesis, type_token: str, group_id: str) -> list[dict[str, An
 
 
 def containers(synth: Synthesis, package: str) -> list[dict[str, Any]]:
+    """Every container of the task: the service's own last, db-setup before it where there is one."""
     task = synth.named(TASK, f"{package}-task")
     return list(json.loads(task.inputs["containerDefinitions"]))
+
+
+def service_container(synth: Synthesis, package: str) -> dict[str, Any]:
+    [container] = [c for c in containers(synth, package) if c["name"] == package]
+    return container
 
 
 def component(synth: Synthesis, type_name: str, name: str) -> SynthResource:
@@ -102,8 +112,12 @@ def test_physical_names_follow_the_project_and_never_collide(synths: dict[str, S
                 # A DNS record's name is the public host name, chosen by the user.
                 if not isinstance(value, str) or resource.type == "aws:route53/record:Record":
                     continue
-                assert stack in value, f"{resource.type} {key}={value} does not name the stack"
+                # A generated name (Pulumi's auto-name) is unique by its random suffix instead.
+                if resource.urn not in synth.generated_names:
+                    assert stack in value, f"{resource.type} {key}={value} does not name the stack"
                 seen[(resource.type, value)] += 1
+        # ...and the replacement model (AWS's uniqueness, per type and scope) sees no collision either.
+        assert synth.refusals == []
     assert [key for key, count in seen.items() if count > 1] == []
 
 
@@ -159,9 +173,10 @@ def test_vpc_spreads_over_the_configured_zones_with_nat(dev: Synthesis, prod: Sy
 def test_only_the_load_balancer_is_open_to_the_internet(synth: Synthesis) -> None:
     alb_sg = sg_id(synth, "network-alb-sg")
     world = [r for r in synth.of_type(INGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
-    assert world and all(r.inputs["securityGroupId"] == alb_sg for r in world)
+    assert all(r.inputs["securityGroupId"] == alb_sg for r in world)
     ports = sorted({int(r.inputs["fromPort"]) for r in world})
-    assert ports == ([80, 443] if synth.stack == "prod" else [80])
+    # dev speaks plain HTTP and admits nobody until allowedIngressCidrs names someone; prod is HTTPS.
+    assert ports == ([80, 443] if synth.stack == "prod" else [])
     for group in synth.of_type(SG):
         # Every rule is its own resource (no inline rules to fight them).
         assert "ingress" not in group.inputs and "egress" not in group.inputs, group.name
@@ -249,11 +264,9 @@ def test_listeners_serve_https_with_a_modern_policy_when_a_certificate_is_set(
     assert redirect["type"] == "redirect"
     assert redirect["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
     record = prod.named("aws:route53/record:Record", "network-dns")
-    assert (
-        record.inputs["name"] == "stockwiz.example.com"
-        and record.inputs["aliases"][0]["evaluateTargetHealth"]
-    )
-    assert prod.exports["url"] == "https://stockwiz.example.com"
+    domain = STAND_INS["prod"]["stockwiz:domainName"]
+    assert record.inputs["name"] == domain and record.inputs["aliases"][0]["evaluateTargetHealth"]
+    assert prod.exports["url"] == f"https://{domain}"
     assert dev.exports["url"].startswith("http://stockwiz-dev-")
 
 
@@ -333,21 +346,24 @@ def test_gateway_reaches_the_data_services_by_their_service_connect_names(synth:
 
 def test_containers_are_locked_down(synth: Synthesis) -> None:
     for name, port in SERVICES.items():
-        [container] = containers(synth, name)
-        assert container["user"] == "10001:10001"
-        assert container["readonlyRootFilesystem"] is True
-        assert container["mountPoints"] == [
-            {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
-        ]
+        for any_container in containers(synth, name):
+            assert any_container["user"] == "10001:10001"
+            assert any_container["readonlyRootFilesystem"] is True
+            assert any_container["mountPoints"] == [
+                {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+            ]
+            logs = any_container["logConfiguration"]
+            assert logs["logDriver"] == "awslogs"
+            assert logs["options"]["awslogs-group"] == f"/stockwiz/{synth.stack}/{name}"
+            assert logs["options"]["awslogs-stream-prefix"] == any_container["name"]
+        container = service_container(synth, name)
+        assert container["essential"] is True
         assert container["healthCheck"]["command"] == ["CMD", "python", "-m", "stockwiz_runtime.healthcheck"]
         assert container["stopTimeout"] == 30
         assert container["portMappings"][0]["containerPort"] == port
         env = {e["name"]: e["value"] for e in container["environment"]}
         assert env["HOST"] == "0.0.0.0" and env["PORT"] == str(port)
         assert int(env["SHUTDOWN_TIMEOUT"]) < container["stopTimeout"]
-        logs = container["logConfiguration"]
-        assert logs["logDriver"] == "awslogs"
-        assert logs["options"]["awslogs-group"] == f"/stockwiz/{synth.stack}/{name}"
         task = synth.named(TASK, f"{name}-task").inputs
         assert task["volumes"] == [{"name": "tmp"}]
         assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
@@ -359,21 +375,22 @@ def test_secrets_arrive_through_secrets_never_environment(synth: Synthesis) -> N
     gateway_secret = synth.named("aws:secretsmanager/secret:Secret", "api-tokens-gateway-secret").outputs[
         "arn"
     ]
+    master_credentials = {"DB_USER": f"{master}:username::", "DB_PASSWORD": f"{master}:password::"}
+    # The services hold no database secret at all (IAM tokens); only db-setup gets the master credentials.
     expected = {
-        "gateway": {"API_TOKENS": gateway_secret},
-        "products": {"DB_USER": f"{master}:username::", "DB_PASSWORD": f"{master}:password::"},
-        "inventory": {"DB_USER": f"{master}:username::", "DB_PASSWORD": f"{master}:password::"},
+        "gateway": {"gateway": {"API_TOKENS": gateway_secret}},
+        "products": {"db-setup": master_credentials, "products": {}},
+        "inventory": {"db-setup": master_credentials, "inventory": {}},
     }
     secret_values = set(tokens(synth).values())
     for name in SERVICES:
-        [container] = containers(synth, name)
-        assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == expected[name]
-        for entry in container["environment"]:
-            assert not any(word in entry["name"] for word in ("PASSWORD", "TOKEN", "SECRET", "DB_USER")), (
-                entry
-            )
-            assert entry["value"] not in secret_values
-        assert "DATABASE_URL" not in {e["name"] for e in container["environment"]}
+        got = {c["name"]: {s["name"]: s["valueFrom"] for s in c["secrets"]} for c in containers(synth, name)}
+        assert got == expected[name]
+        for container in containers(synth, name):
+            for entry in container["environment"]:
+                assert not any(word in entry["name"] for word in ("PASSWORD", "TOKEN", "SECRET")), entry
+                assert entry["value"] not in secret_values
+            assert "DATABASE_URL" not in {e["name"] for e in container["environment"]}
 
 
 def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthesis) -> None:
@@ -387,9 +404,28 @@ def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthe
             trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
             assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
             assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
-        assert not [
+        task_policies = [
             p for p in synth.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == task_role.id
         ]
+        if name == "gateway":
+            assert not task_policies
+        else:
+            # IAM database authentication as the services' own database user, on this instance only.
+            rds = synth.named("aws:rds/instance:Instance", "database-instance").outputs
+            user_arn = f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:{rds['resourceId']}/stockwiz_app"
+            [task_policy] = task_policies
+            assert json.loads(task_policy.inputs["policy"])["Statement"] == [
+                {"Effect": "Allow", "Action": "rds-db:connect", "Resource": user_arn}
+            ]
+        # A task started before its roles' policies exist could neither pull, read its secrets nor log in.
+        service = synth.named(SERVICE, f"{name}-service")
+        role_policies = [
+            p.urn
+            for p in synth.of_type("aws:iam/rolePolicy:RolePolicy")
+            if p.inputs["role"] in (task_role.id, execution.id)
+        ]
+        assert len(role_policies) == (1 if name == "gateway" else 2)
+        assert set(role_policies) <= set(service.depends_on)
         assert not [
             p
             for p in synth.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -402,8 +438,11 @@ def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthe
         wildcard = [s for s in statements if s["Resource"] == "*"]
         assert [s["Action"] for s in wildcard] == ["ecr:GetAuthorizationToken"]
         [secrets] = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
-        [container] = containers(synth, name)
-        read = {s["valueFrom"].split(":username::")[0].split(":password::")[0] for s in container["secrets"]}
+        read = {
+            s["valueFrom"].split(":username::")[0].split(":password::")[0]
+            for container in containers(synth, name)
+            for s in container["secrets"]
+        }
         assert sorted(secrets["Resource"]) == sorted(read)
         [pull] = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
         assert pull["Resource"] == synth.named("aws:ecr/repository:Repository", f"{name}-repo").outputs["arn"]
@@ -457,11 +496,15 @@ def test_images_are_built_from_apps_and_run_by_digest(synth: Synthesis) -> None:
         assert build["platform"] == "linux/amd64"
         assert image.inputs["buildOnPreview"] is False
         assert image.inputs["registry"]["username"] == "AWS" and "registry" in image.secret_inputs
-        tag = content_tag(Path(ROOT, "apps"), Path(ROOT, build["dockerfile"]), build["platform"])
-        assert image.inputs["imageName"] == f"{repo.outputs['repositoryUrl']}:{tag}"
-        [container] = containers(synth, name)
-        assert container["image"] == image.outputs["repoDigest"]
-        assert container["image"].startswith(repo.outputs["repositoryUrl"] + "@sha256:")
+        # The tag hashes every input the provider diffs except the repository's name and credentials; the
+        # mocked account's repositories are empty, so it is the first generation.
+        content = content_tag(
+            ROOT, {k: v for k, v in image.inputs.items() if k not in {"imageName", "registry"}}
+        )
+        assert image.inputs["imageName"] == f"{repo.outputs['repositoryUrl']}:{content}-g1"
+        for container in containers(synth, name):
+            assert container["image"] == image.outputs["repoDigest"]
+            assert container["image"].startswith(repo.outputs["repositoryUrl"] + "@sha256:")
 
 
 # -- database -----------------------------------------------------------------------------------------------
@@ -479,11 +522,47 @@ def test_database_is_private_encrypted_and_tls_only(synth: Synthesis) -> None:
     params = synth.named("aws:rds/parameterGroup:ParameterGroup", "database-params").inputs
     assert {p["name"]: p["value"] for p in params["parameters"]}["rds.force_ssl"] == "1"
     assert params["family"] == "postgres16" and inputs["parameterGroupName"] == params["name"]
+    assert inputs["caCertIdentifier"] == "rds-ca-rsa2048-g1"
     for name in ("products", "inventory"):
-        [container] = containers(synth, name)
-        env = {e["name"]: e["value"] for e in container["environment"]}
-        assert env["DB_HOST"] == db.outputs["address"] and env["DB_SSLMODE"] == "require"
-        assert env["SEED_DEMO_DATA"] == "false" and env["MIGRATE_ON_START"] == "true"
+        for container in containers(synth, name):
+            env = {e["name"]: e["value"] for e in container["environment"]}
+            # The certificate is verified (chain to the RDS CA bundle in the image, and the host name).
+            assert env["DB_HOST"] == db.outputs["address"] and env["DB_SSLMODE"] == "verify-full"
+            assert "DB_SSLROOTCERT" not in env  # the image's bundle (stockwiz_runtime.db.RDS_CA_BUNDLE)
+
+
+def test_data_services_log_in_as_their_own_role_after_db_setup(synth: Synthesis) -> None:
+    """db-setup (master credentials) runs to completion first; the service logs in as stockwiz_app with
+    IAM tokens, and what the program writes is what the runtime's own settings models accept."""
+    rds = synth.named("aws:rds/instance:Instance", "database-instance")
+    assert rds.inputs["iamDatabaseAuthenticationEnabled"] is True
+    for name in ("products", "inventory"):
+        setup, service = containers(synth, name)
+        assert setup["name"] == "db-setup" and setup["essential"] is False
+        assert setup["command"] == ["python", "-m", "stockwiz_runtime.dbsetup"]
+        assert "portMappings" not in setup and "healthCheck" not in setup
+        assert service["dependsOn"] == [{"containerName": "db-setup", "condition": "SUCCESS"}]
+        setup_env = {e["name"]: e["value"] for e in setup["environment"]}
+        env = {e["name"]: e["value"] for e in service["environment"]}
+        assert env["DB_USER"] == setup_env["DB_APP_USER"] == "stockwiz_app"
+        assert setup_env["DB_OWNER_ROLE"] == "stockwiz_owner" and setup_env["DB_APP_AUTH"] == "iam"
+        assert (env["DB_AUTH"], env["AWS_REGION"]) == ("iam", "eu-west-1")
+        # The service's role may not change the schema: db-setup migrated before it started.
+        assert env["MIGRATE_ON_START"] == "false" and env["SEED_DEMO_DATA"] == "false"
+
+        # The runtime accepts both environments as written (secrets stand in for what ECS injects).
+        settings = load_config(SetupConfig, {**setup_env, "DB_USER": "stockwiz_admin", "DB_PASSWORD": "x"})
+        assert (settings.app_user, settings.owner_role, settings.app_auth) == (
+            "stockwiz_app",
+            "stockwiz_owner",
+            "iam",
+        )
+        app_settings = load_config(DatabaseSettings, env)
+        source = app_settings.credentials_source()
+        assert isinstance(source, IamAuthToken)
+        assert (source.host, source.port, source.user) == (rds.outputs["address"], 5432, "stockwiz_app")
+        tls = app_settings.ssl_option()
+        assert isinstance(tls, ssl.SSLContext) and tls.check_hostname and tls.verify_mode == ssl.CERT_REQUIRED
 
 
 def test_dev_database_is_cheap_and_prod_database_is_resilient(dev: Synthesis, prod: Synthesis) -> None:
@@ -587,7 +666,10 @@ def test_every_alarm_notifies_the_alert_topic(synth: Synthesis) -> None:
 def test_alert_e_mails_are_subscribed(dev: Synthesis, prod: Synthesis) -> None:
     assert dev.of_type("aws:sns/topicSubscription:TopicSubscription") == []
     [subscription] = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
-    assert subscription.inputs["protocol"] == "email" and subscription.inputs["endpoint"] == "ops@example.com"
+    assert (
+        subscription.inputs["protocol"] == "email"
+        and subscription.inputs["endpoint"] == STAND_INS["prod"]["stockwiz:alertEmails"][0]
+    )
 
 
 def test_dashboard_shows_traffic_services_database_and_lambda(synth: Synthesis) -> None:

@@ -12,14 +12,18 @@ from collections import Counter
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import DBAPIError
 
 from inventory import stock
 from inventory.batching import AdjustmentBatcher
 from inventory.idempotency import Change
 from inventory.metrics import InventoryMetrics
 from inventory.schemas import AdjustRequest
-from stockwiz_runtime.db import Database, database_error_to_problem, normalize_database_url
+from stockwiz_runtime.db import (
+    Database,
+    DatabaseUnavailable,
+    database_error_to_problem,
+    normalize_database_url,
+)
 from stockwiz_runtime.problems import ProblemError
 from tests.inventory.conftest import Client, create_stock
 
@@ -207,7 +211,7 @@ async def test_a_failed_round_answers_every_waiting_request(database_url: str) -
         )
     finally:
         await batcher.db.dispose()
-    assert all(isinstance(result, OSError | DBAPIError) for result in results), results
+    assert all(isinstance(result, DatabaseUnavailable) for result in results), results
     assert all(
         database_error_to_problem(result) is not None for result in results if isinstance(result, Exception)
     )

@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from gateway.composition import _product_spans
-from stockwiz_runtime.db import Database, ReadQuery, normalize_database_url
+from stockwiz_runtime.db import (
+    Database,
+    DatabaseUnavailable,
+    ReadQuery,
+    database_error_to_problem,
+    normalize_database_url,
+)
 from stockwiz_runtime.jsonio import dumps
 
 things = sa.table("things", sa.column("id", sa.Integer), sa.column("price", sa.Numeric(10, 2)))
@@ -52,12 +58,18 @@ async def test_fetch_answers_exactly_on_each_path(
         assert _plain(await database.fetch(BY_ID, ids=[3, 1, 7])) == expected
     assert await database.fetch_one(BY_ID, ids=[42]) is None
 
-    async def unavailable(engine: Any) -> Any:
-        raise ConnectionError("pool checkout failed")
+    if database.is_postgres:
 
-    # When the driver path cannot run, SQLAlchemy answers the same rows.
-    monkeypatch.setattr(type(database.engine), "raw_connection", unavailable)
-    assert _plain(await database.fetch(BY_ID, ids=[1, 3])) == expected
+        async def unavailable(engine: Any) -> Any:
+            raise ConnectionError("pool checkout failed")
+
+        # When the driver path cannot get a connection, asking SQLAlchemy for one would only wait out
+        # DB_POOL_TIMEOUT a second time: the database is unavailable, at once.
+        monkeypatch.setattr(type(database.engine), "raw_connection", unavailable)
+        with pytest.raises(DatabaseUnavailable) as refused:
+            await database.fetch(BY_ID, ids=[1, 3])
+        problem = database_error_to_problem(refused.value)
+        assert problem is not None and (problem.status, problem.kind) == (503, "database-unavailable")
 
 
 async def test_fetch_errors_keep_sqlalchemy_types(database: Database) -> None:

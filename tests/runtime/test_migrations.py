@@ -93,3 +93,67 @@ async def test_a_failed_migration_stops_with_a_clear_error(tmp_path: object) -> 
         raise AssertionError("upgrade against an unreachable database must fail")
     finally:
         await db.dispose()
+
+
+ID_COLUMNS = {
+    ("products", "id"),
+    ("inventory", "id"),
+    ("inventory", "product_id"),
+    ("stock_movements", "id"),
+    ("stock_movements", "inventory_id"),
+    ("stock_movements", "product_id"),
+}
+
+
+async def id_types(db: Database) -> dict[tuple[str, str], str]:
+    """The PostgreSQL type of every id column and of each table's id sequence."""
+    async with db.read() as conn:
+        columns = (
+            await conn.execute(
+                sa.text(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                    " WHERE table_schema = 'public'"
+                )
+            )
+        ).all()
+        sequences = (
+            await conn.execute(sa.text("SELECT sequencename, data_type, max_value FROM pg_sequences"))
+        ).all()
+    types = {(table, column): kind for table, column, kind in columns if (table, column) in ID_COLUMNS}
+    types |= {(name, "sequence"): f"{kind} to {maximum}" for name, kind, maximum in sequences}
+    return types
+
+
+async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None:
+    db = Database(normalize_database_url(database_url))
+    try:
+        await upgrade(db)
+        if db.is_postgres:
+            assert await id_types(db) == {
+                **{column: "bigint" for column in ID_COLUMNS},
+                **{
+                    (f"{table}_id_seq", "sequence"): "bigint to 9223372036854775807"
+                    for table in ("products", "inventory", "stock_movements")
+                },
+            }
+        await downgrade(db, "0002")
+        assert await current_revision(db) == "0002"
+        if db.is_postgres:
+            assert set((await id_types(db)).values()) == {"integer", "integer to 2147483647"}
+        await upgrade(db)
+        assert await current_revision(db) == head_revision() == "0003"
+        if db.is_postgres:
+            assert set((await id_types(db)).values()) == {"bigint", "bigint to 9223372036854775807"}
+        # SQLite's INTEGER PRIMARY KEY is a 64-bit rowid already: the largest id is stored and read back.
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO products (id, name, price, version, created_at, updated_at)"
+                    " VALUES (:id, 'max', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": 2**63 - 1},
+            )
+        async with db.read() as conn:
+            assert await conn.scalar(sa.text("SELECT max(id) FROM products")) == 2**63 - 1
+    finally:
+        await db.dispose()
