@@ -1,5 +1,6 @@
-"""Admission control on a real service process: a bounded number of requests in flight, a short bounded
-wait for a slot, a fast 503 with Retry-After beyond it, operations routes never refused."""
+"""Admission control on real service processes (products, and the gateway in front of real services): a
+bounded number of requests in flight, a short bounded wait for a slot, a fast 503 with Retry-After beyond
+it, operations routes never refused."""
 
 from __future__ import annotations
 
@@ -11,26 +12,38 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.gateway.conftest import start_backends
 from tests.support.processes import ServiceProcess, start_service
 
 SLOW = "/chaos/delay?ms=1000"
+LIMITS = {"CHAOS_ENABLED": "true", "MAX_IN_FLIGHT": "2", "ADMISSION_QUEUE": "1", "ADMISSION_WAIT": "0.2"}
 
 
-@pytest.fixture
-def products(tmp_path: Path, log_dir: Path) -> Iterator[ServiceProcess]:
-    service = start_service(
-        "products",
+@pytest.fixture(params=["products", "gateway"])
+def service(request: pytest.FixtureRequest, tmp_path: Path, log_dir: Path) -> Iterator[ServiceProcess]:
+    """A real products process, or a real gateway in front of real services, with a small admission window."""
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    if request.param == "products":
+        products = start_service("products", log_dir, env={**database, **LIMITS})
+        yield products
+        products.stop()
+        return
+    backends = start_backends(database["DATABASE_URL"], log_dir)
+    services = next(backends)
+    gateway = start_service(
+        "gateway",
         log_dir,
         env={
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-            "CHAOS_ENABLED": "true",
-            "MAX_IN_FLIGHT": "2",
-            "ADMISSION_QUEUE": "1",
-            "ADMISSION_WAIT": "0.2",
+            **LIMITS,
+            "PRODUCT_SERVICE_URL": services.products.url,
+            "INVENTORY_SERVICE_URL": services.inventory.url,
         },
     )
-    yield service
-    service.stop()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        backends.close()
 
 
 async def timed_get(session: aiohttp.ClientSession, url: str) -> tuple[int, float, dict[str, str], str]:
@@ -41,13 +54,14 @@ async def timed_get(session: aiohttp.ClientSession, url: str) -> tuple[int, floa
 
 
 async def test_beyond_the_limit_requests_are_refused_fast_and_the_rest_served(
-    products: ServiceProcess,
+    service: ServiceProcess,
 ) -> None:
-    async with aiohttp.ClientSession(products.url) as session:
+    async with aiohttp.ClientSession(service.url) as session:
         burst = [asyncio.create_task(timed_get(session, SLOW)) for _ in range(6)]
         await asyncio.sleep(0.3)
         # While two slow requests hold both slots, operations routes still answer.
         live = await timed_get(session, "/livez")
+        ready = await timed_get(session, "/readyz")
         metrics_during = await timed_get(session, "/metrics")
         outcomes = await asyncio.gather(*burst)
         served = [o for o in outcomes if o[0] == 200]
@@ -59,11 +73,12 @@ async def test_beyond_the_limit_requests_are_refused_fast_and_the_rest_served(
             assert headers["Content-Type"].startswith("application/problem+json")
             assert '"type":"urn:stockwiz:problem:overloaded"' in body
         assert live[0] == 200 and live[1] < 0.5 and metrics_during[0] == 200
+        assert ready[0] == 200 and ready[1] < 0.5
         # Once the slow requests are done, everything is served again.
         assert (await timed_get(session, "/chaos/delay?ms=0"))[0] == 200
         metrics = (await timed_get(session, "/metrics"))[3]
         assert "http_requests_shed_total 4.0" in metrics
-    log = products.log()
+    log = service.log()
     # One line for the episode, not one per refused request.
     assert log.count("overloaded: refused") == 1
 
