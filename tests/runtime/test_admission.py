@@ -19,16 +19,19 @@ SLOW = "/chaos/delay?ms=1000"
 LIMITS = {"CHAOS_ENABLED": "true", "MAX_IN_FLIGHT": "2", "ADMISSION_QUEUE": "1", "ADMISSION_WAIT": "0.2"}
 
 
+def start_products(database: Path, log_dir: Path, limits: dict[str, str]) -> ServiceProcess:
+    return start_service("products", log_dir, env={"DATABASE_URL": f"sqlite:///{database}", **limits})
+
+
 @pytest.fixture(params=["products", "gateway"])
 def service(request: pytest.FixtureRequest, tmp_path: Path, log_dir: Path) -> Iterator[ServiceProcess]:
     """A real products process, or a real gateway in front of real services, with a small admission window."""
-    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
     if request.param == "products":
-        products = start_service("products", log_dir, env={**database, **LIMITS})
+        products = start_products(tmp_path / "db.sqlite", log_dir, LIMITS)
         yield products
         products.stop()
         return
-    backends = start_backends(database["DATABASE_URL"], log_dir)
+    backends = start_backends(f"sqlite:///{tmp_path / 'db.sqlite'}", log_dir)
     services = next(backends)
     gateway = start_service(
         "gateway",
@@ -84,16 +87,10 @@ async def test_beyond_the_limit_requests_are_refused_fast_and_the_rest_served(
 
 
 async def test_a_burst_within_the_queue_is_served_in_turn(tmp_path: Path, log_dir: Path) -> None:
-    service = start_service(
-        "products",
+    service = start_products(
+        tmp_path / "db.sqlite",
         log_dir,
-        env={
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-            "CHAOS_ENABLED": "true",
-            "MAX_IN_FLIGHT": "1",
-            "ADMISSION_QUEUE": "4",
-            "ADMISSION_WAIT": "2",
-        },
+        {"CHAOS_ENABLED": "true", "MAX_IN_FLIGHT": "1", "ADMISSION_QUEUE": "4", "ADMISSION_WAIT": "2"},
     )
     try:
         async with aiohttp.ClientSession(service.url) as session:
