@@ -15,6 +15,12 @@ GATEWAY_PORT = 8000
 # The load balancer waits this long for in-flight requests before a task is stopped; it matches the
 # services' SHUTDOWN_TIMEOUT so draining and graceful shutdown cover the same window.
 DEREGISTRATION_DELAY_SECONDS = 20
+# Paths the gateway serves for operators inside the VPC only (Prometheus scrapes the task directly): the
+# ALB answers them itself with a 404, before they reach a target. `/metrics` shows traffic volumes,
+# authentication failures and breaker states. The gateway also refuses /metrics on requests that came
+# through a proxy (X-Forwarded-For), which covers spellings the ALB does not decode (/%6Detrics).
+INTERNAL_PATHS = ("/metrics", "/metrics/*")
+NOT_FOUND_BODY = '{"type":"about:blank","title":"Not Found","status":404}'
 
 
 @dataclass(frozen=True)
@@ -177,10 +183,31 @@ class StockwizNetwork(pulumi.ComponentResource):
                 opts=child,
             )
         )
+        # The listener that forwards to the gateway (HTTPS, or HTTP when there is no certificate; it is the
+        # first) answers the internal paths itself. The HTTP listener that only redirects sends them to HTTPS.
+        internal_paths = aws.lb.ListenerRule(
+            f"{name}-internal-paths",
+            listener_arn=listeners[0].arn,
+            priority=1,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(INTERNAL_PATHS))
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="application/json", status_code="404", message_body=NOT_FOUND_BODY
+                    ),
+                )
+            ],
+            opts=child,
+        )
         self.listeners = listeners
         # Everything `url` needs before it answers (the services behind it aside): the listeners, and the DNS
         # name when the stack has one.
-        self.url_resources: list[pulumi.Resource] = list(listeners)
+        self.url_resources: list[pulumi.Resource] = [*listeners, internal_paths]
 
         if args.hosted_zone_id and args.domain_name:
             record = aws.route53.Record(

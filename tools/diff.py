@@ -122,6 +122,7 @@ REPLACE_ON_CHANGE: dict[str, frozenset[str]] = {
         {"functionName", "qualifier"}
     ),
     "aws:lb/listener:Listener": frozenset({"loadBalancerArn"}),
+    "aws:lb/listenerRule:ListenerRule": frozenset({"listenerArn"}),
     "aws:lb/loadBalancer:LoadBalancer": frozenset(
         {"name", "namePrefix", "internal", "loadBalancerType", "customerOwnedIpv4Pool"}
     ),

@@ -614,6 +614,19 @@ MUTANTS: list[Mutant] = [
         stacks=PROD,
     ),
     Mutant(
+        "metrics-forwarded",
+        "the load balancer's fixed 404 rule matches another path, so /metrics is forwarded to the gateway",
+        "lb-internal-paths-not-public",
+        "aws:lb/listenerRule:ListenerRule",
+        (
+            replace(
+                NETWORK,
+                'INTERNAL_PATHS = ("/metrics", "/metrics/*")',
+                'INTERNAL_PATHS = ("/internal/metrics",)',
+            ),
+        ),
+    ),
+    Mutant(
         "alb-ssh-open",
         "SSH is opened to the world on the load balancer's security group",
         "security-group-no-public-ingress",

@@ -245,6 +245,8 @@ REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
         ),
         "aws:lb/loadBalancer:LoadBalancer": "name namePrefix internal loadBalancerType",
         "aws:lb/listener:Listener": "loadBalancerArn",
+        # priority is not: the provider moves a rule with SetRulePriorities (elbv2/listener_rule.go).
+        "aws:lb/listenerRule:ListenerRule": "listenerArn",
         "aws:route53/record:Record": "zoneId name",
         "aws:servicediscovery/httpNamespace:HttpNamespace": "name description",
         "aws:rds/parameterGroup:ParameterGroup": "name namePrefix family description",

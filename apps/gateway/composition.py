@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 
+from gateway.proxy import client_response_headers
 from gateway.upstream import Upstream
 from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, dumps, loads
 from stockwiz_runtime.problems import ProblemError
@@ -23,8 +25,34 @@ def _consume_outcome(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-def _summary_path(product_ids: list[int]) -> str:
-    return "/inventory/summary?product_ids=" + ",".join(map(str, product_ids))
+_SUMMARY_PATH = "/inventory/summary?product_ids="
+# The ids travel in the query string, and the inventory service (aiohttp, like most servers) refuses a
+# request line over 8190 bytes: a page of 1000 large ids (up to 19 digits each) would not fit in one. Each
+# call carries at most this many bytes of ids; a page that needs more takes a few calls, made at once.
+SUMMARY_QUERY_BUDGET = 7000
+
+
+def _summary_paths(product_ids: list[int]) -> list[str]:
+    paths: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for product_id in product_ids:
+        text = str(product_id)
+        if chunk and size + len(text) > SUMMARY_QUERY_BUDGET:
+            paths.append(_SUMMARY_PATH + ",".join(chunk))
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        paths.append(_SUMMARY_PATH + ",".join(chunk))
+    return paths
+
+
+def _passed_through(response: aiohttp.ClientResponse, raw: bytes) -> web.Response:
+    """A service's answer given to the client as it is, with the headers the proxy would pass."""
+    headers = client_response_headers(response.headers)
+    headers.setdefault("Content-Type", JSON_CONTENT_TYPE)
+    return web.Response(status=response.status, body=raw, headers=headers)
 
 
 def _bad_answer(upstream: Upstream, status: int) -> ProblemError:
@@ -39,8 +67,29 @@ def _bad_answer(upstream: Upstream, status: int) -> ProblemError:
 async def _stock_summary(
     inventory: Upstream, product_ids: list[int], headers: Mapping[str, str]
 ) -> dict[str, Any]:
+    paths = _summary_paths(product_ids)
+    if len(paths) == 1:
+        return await _summary_part(inventory, paths[0], headers)
+    parts = [asyncio.ensure_future(_summary_part(inventory, path, headers)) for path in paths]
+    try:
+        answers = await asyncio.gather(*parts)
+    except BaseException:
+        for part in parts:
+            part.cancel()
+        raise
+    summary: dict[str, Any] = {}
+    for answer in answers:
+        summary.update(answer)
+    return summary
+
+
+async def _summary_part(inventory: Upstream, path: str, headers: Mapping[str, str]) -> dict[str, Any]:
     # Summaries hold integers and names only, so the fast decoder loses nothing.
-    status, _, summary = await inventory.get_json(_summary_path(product_ids), headers, decode=orjson.loads)
+    status, answer_headers, summary = await inventory.get_json(path, headers, decode=orjson.loads)
+    if status == 503:
+        # The service is unavailable for now (its database, say): so is this view, for as long.
+        retry_after = answer_headers.get("Retry-After", "")
+        raise inventory.unavailable(int(retry_after) if retry_after.isdigit() else 1)
     if status != 200 or not isinstance(summary, dict):
         raise _bad_answer(inventory, status)
     return summary
@@ -74,14 +123,7 @@ async def product_with_stock(
         if response.status != 200:
             # The product service's own answer (a 404 problem, say) is the answer.
             stock.cancel()
-            return web.Response(
-                status=response.status,
-                body=raw,
-                headers={
-                    **out_headers,
-                    "Content-Type": response.headers.get("Content-Type", JSON_CONTENT_TYPE),
-                },
-            )
+            return _passed_through(response, raw)
         summary = await stock
     except BaseException:
         stock.cancel()
@@ -107,11 +149,7 @@ async def products_with_stock(
         response.release()
     passed = {name: response.headers[name] for name in _PASSED_THROUGH[1:] if name in response.headers}
     if response.status != 200:
-        return web.Response(
-            status=response.status,
-            body=raw,
-            headers={**passed, "Content-Type": response.headers.get("Content-Type", JSON_CONTENT_TYPE)},
-        )
+        return _passed_through(response, raw)
     try:
         # Only the ids are read from this decoding: prices go out as the product service wrote them.
         page = orjson.loads(raw)

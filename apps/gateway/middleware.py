@@ -8,10 +8,14 @@ from aiohttp.typedefs import Handler
 
 from gateway.keys import CONFIG, FORWARDED, GUARD, PRINCIPAL
 from gateway.security import add_security_headers
-from stockwiz_runtime.problems import ProblemError
+from stockwiz_runtime.problems import ProblemError, not_found
 
 API_PREFIX = "/api/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Operators scrape /metrics from inside the VPC, straight from the task. A request that came through a
+# proxy (the ALB always adds X-Forwarded-For) is from outside: the ALB answers /metrics itself (see
+# components/network.py), and this catches the spellings its path match does not decode (/%6Detrics).
+METRICS_PATH = "/metrics"
 
 
 def is_api(path: str) -> bool:
@@ -20,6 +24,8 @@ def is_api(path: str) -> bool:
 
 @web.middleware
 async def api_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path == METRICS_PATH and "X-Forwarded-For" in request.headers:
+        raise not_found(f"no route {METRICS_PATH}")
     config = request.app[CONFIG]
     forwarded = request.app[GUARD].forwarding.resolve(
         request.remote, request.headers, request.scheme, request.host

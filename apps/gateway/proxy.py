@@ -1,6 +1,7 @@
 """Pass one request through to a service and its answer back, like Go's httputil.ReverseProxy: only the
-headers a service needs go out, hop-by-hop headers are dropped both ways, X-Forwarded-* and the request id
-are set, and large answers stream through without being held in memory."""
+headers a service needs go out, only an allow-list of the answer's headers comes back (hop-by-hop ones
+never do), X-Forwarded-* and the request id are set, and large answers stream through without being held in
+memory."""
 
 from __future__ import annotations
 
@@ -13,27 +14,32 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from gateway.forwarding import Forwarded
 from gateway.upstream import Upstream
 from stockwiz_runtime.request_context import REQUEST_ID_HEADER, current_request_id
+from stockwiz_runtime.timeouts import read_body
 
 log = logging.getLogger("stockwiz.gateway.proxy")
 
-# RFC 9110 section 7.6.1, plus the non-standard Proxy-Connection older clients still send.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 # What the services read from a request. Authorization and cookies stay at the gateway.
 FORWARDED_REQUEST_HEADERS = ("Accept", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key")
-# aiohttp writes its own framing and Date/Server; the request id is set by our middleware.
-_DROPPED_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "date", "server", "x-request-id"}
+# What a service's answer may tell the client: its body's type, versions, pagination, where a created
+# resource is, when to retry, what is allowed. Nothing else passes, so a service (or anything answering in
+# its place) cannot set cookies, CORS, HSTS, CSP or caching policy on the gateway's origin; the gateway sets
+# its own security headers (gateway.security). Framing, Date and Server are aiohttp's; the request id is
+# set by our middleware.
+FORWARDED_RESPONSE_HEADERS = frozenset(
+    {
+        "allow",
+        "content-encoding",
+        "content-language",
+        "content-type",
+        "etag",
+        "idempotent-replayed",
+        "last-modified",
+        "link",
+        "location",
+        "retry-after",
+        "x-total-count",
+    }
+)
 # Bodies up to this size are read whole and sent in one write; larger ones stream in chunks.
 BUFFER_LIMIT = 256 * 1024
 CHUNK_SIZE = 64 * 1024
@@ -53,14 +59,9 @@ def upstream_request_headers(request: web.Request, forwarded: Forwarded) -> dict
 
 
 def client_response_headers(upstream_headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> CIMultiDict[str]:
-    source = CIMultiDict(upstream_headers)
-    dropped = set(_DROPPED_RESPONSE_HEADERS)
-    # Connection may name further per-hop headers (RFC 9110 section 7.6.1).
-    for value in source.getall("Connection", ()):
-        dropped.update(token.strip().lower() for token in value.split(","))
     headers: CIMultiDict[str] = CIMultiDict()
-    for name, value in source.items():
-        if name.lower() not in dropped:
+    for name, value in upstream_headers.items():
+        if name.lower() in FORWARDED_RESPONSE_HEADERS:
             headers.add(name, value)
     location = headers.get("Location")
     if location is not None and location.startswith("/") and not location.startswith(PUBLIC_PREFIX + "/"):
@@ -74,7 +75,7 @@ async def proxy(
 ) -> web.StreamResponse:
     # Request bodies are bounded (MAX_BODY_BYTES, 413 beyond) and read whole: that enforces the limit
     # before anything reaches a service, and lets a safe retry send the same bytes again.
-    body = await request.read() if request.body_exists else None
+    body = await read_body(request) if request.body_exists else None
     response = await upstream.request(
         request.method,
         path_and_query,

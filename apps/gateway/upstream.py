@@ -23,8 +23,13 @@ from stockwiz_runtime.problems import ProblemError
 
 log = logging.getLogger("stockwiz.gateway.upstream")
 
-# Answers that say the service itself is unwell (not that the request was wrong) count against the breaker.
+# Answers that say the service itself is unwell (not that the request was wrong) count against the breaker:
+# a 503 `database-unavailable` among them. A 503 `overloaded` does not: the service is up and shedding what
+# it cannot take now (stockwiz_runtime.admission); opening the circuit would refuse everything instead.
 _UNHEALTHY_STATUSES = frozenset({502, 503, 504})
+OVERLOADED_TYPE = "urn:stockwiz:problem:overloaded"
+# A 503 body larger than this is not a service's problem document: not read, counted as a failure.
+_PEEK_LIMIT = 16 * 1024
 
 
 class Upstream:
@@ -176,11 +181,25 @@ class Upstream:
             log.warning("%s %s %s failed: %s: %s", self.name, method, url.path, type(exc).__name__, exc)
             raise self.failed(exc) from None
         self._count(response.status)
-        if response.status in _UNHEALTHY_STATUSES:
+        if response.status == 503 and await self._is_shedding(response):
+            self.breaker.release()
+        elif response.status in _UNHEALTHY_STATUSES:
             self._record_failure()
         else:
             self._record_success()
         return response
+
+    async def _is_shedding(self, response: aiohttp.ClientResponse) -> bool:
+        """Whether a 503 is the service's admission control refusing for now. Reads the (small) body,
+        which aiohttp keeps for the caller's read()."""
+        length = response.content_length
+        if length is None or length > _PEEK_LIMIT:
+            return False
+        try:
+            problem = loads(await response.read())
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            return False
+        return isinstance(problem, dict) and problem.get("type") == OVERLOADED_TYPE
 
     async def get_json(
         self,

@@ -10,6 +10,7 @@ from pydantic_core import ErrorDetails
 
 from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, loads_untrusted
 from stockwiz_runtime.problems import FieldError, ProblemError, validation_failed
+from stockwiz_runtime.timeouts import read_body
 from stockwiz_runtime.validation import FieldRuleError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -24,7 +25,7 @@ async def read_json(request: web.Request) -> Any:
             f"Send the body as {JSON_CONTENT_TYPE} (got {content_type or 'no Content-Type'}).",
             kind="unsupported-media-type",
         )
-    raw = await request.read()
+    raw = await read_body(request)
     try:
         return loads_untrusted(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -34,6 +34,22 @@ class ServiceConfig(BaseModel):
     # gateway reports as timed out is never committed afterwards (see stockwiz_runtime.db).
     request_timeout: float = Field(8.0, alias="REQUEST_TIMEOUT", gt=0, le=110)
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=64 * 1_048_576)
+    # Slow clients (slowloris): a request's header block must arrive within HEADER_READ_TIMEOUT of its
+    # first byte, its body within BODY_READ_TIMEOUT; 408 and a closed connection otherwise.
+    header_read_timeout: float = Field(10.0, alias="HEADER_READ_TIMEOUT", gt=0, le=300)
+    body_read_timeout: float = Field(30.0, alias="BODY_READ_TIMEOUT", gt=0, le=300)
+    # Admission control (stockwiz_runtime.admission): at most MAX_IN_FLIGHT requests are handled at once,
+    # up to ADMISSION_QUEUE more wait at most ADMISSION_WAIT seconds for a slot, the rest get a 503. A
+    # process answers at most MAX_IN_FLIGHT / (its time per request) per second whatever the limit, and
+    # latency grows with the limit (Little's law): the limit only needs to cover the waits on the database
+    # (DB_POOL_SIZE is 20) and the other services. See README, Performance, for the measurement.
+    max_in_flight: int = Field(64, alias="MAX_IN_FLIGHT", ge=1, le=100_000)
+    admission_queue: int = Field(64, alias="ADMISSION_QUEUE", ge=0, le=100_000)
+    # The wait must cover a full queue's turn on a slow machine (ADMISSION_QUEUE / throughput: 32 waiters
+    # at 300 composed reads/s are ~110 ms), or clients that do not overload anything (64 connections in a
+    # closed loop against a gateway admitting 32) get refusals; it stays short enough that an accepted
+    # request is still answered well within half a second.
+    admission_wait: float = Field(0.25, alias="ADMISSION_WAIT", ge=0, le=30)
     # Fault-injection routes (/chaos/...) for resilience tests; never enabled in the AWS stacks.
     chaos_enabled: bool = Field(False, alias="CHAOS_ENABLED")
 

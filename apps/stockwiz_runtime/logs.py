@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -11,6 +12,20 @@ from typing import Any
 import orjson
 
 from stockwiz_runtime.request_context import current_request_id
+
+# Defence in depth: no code logs credentials on purpose, but a library quoting a request (aiohttp's parser
+# errors did) must not put a token or cookie in the logs either. Anything after these header names, and any
+# bearer token, is replaced before the line is written.
+_CREDENTIALS = re.compile(
+    r"(?i)((?:proxy-)?authorization|(?:set-)?cookie|x-api-key)(\s*[:=]\s*)[^\r\n'\"\\]*"
+    r"|\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]+"
+)
+
+
+def redact(text: str) -> str:
+    if not _CREDENTIALS.search(text):
+        return text
+    return _CREDENTIALS.sub(lambda m: f"{m[1]}{m[2]}[redacted]" if m[1] else f"{m[3]}{m[4]}[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         request_id = current_request_id()
         if request_id:
@@ -33,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         if isinstance(fields, dict):
             entry.update(fields)
         if record.exc_info:
-            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+            entry["exception"] = redact("".join(traceback.format_exception(*record.exc_info)))
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -33,6 +33,11 @@ class HttpMetrics:
         self.in_flight = Gauge(
             "http_requests_in_flight", "HTTP requests being handled now.", registry=self.registry
         )
+        self.shed = Counter(
+            "http_requests_shed_total",
+            "Requests refused with 503 by admission control (too many in flight).",
+            registry=self.registry,
+        )
         info = Gauge(
             "stockwiz_service_info", "The service this process runs.", ["service"], registry=self.registry
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import compute, data, governance, iam, network
+from . import compute, data, governance, iam, internal_paths, network
 
 PACK_NAME = "stockwiz"
 # Every rule blocks a deployment unless a stack's policy config lowers it (see policy/config/).
@@ -22,6 +22,7 @@ def build_policies() -> list[Policy]:
         *data.POLICIES,
         *iam.POLICIES,
         *governance.POLICIES,
+        *internal_paths.POLICIES,
     ]
     names = [policy.name for policy in policies]
     duplicates = {name for name in names if names.count(name) > 1}

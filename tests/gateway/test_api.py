@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stockwiz_runtime.jsonio import loads
-from tests.gateway.conftest import API_TOKENS, READ, WRITE, Backends, GatewayClient
+from stockwiz_runtime.validation import MAX_ID
+from tests.gateway.conftest import API_TOKENS, READ, WRITE, Backends, GatewayClient, start_backends
 
 Build = Callable[..., Awaitable[GatewayClient]]
 PRODUCT_KEYS = {"id", "name", "description", "price", "category"}
@@ -361,3 +365,41 @@ async def test_an_earlier_client_keeps_working(gateway_for: Build, backends: Bac
     response = await client.delete(f"/api/products/{pid}")
     assert response.status == 204 and await response.read() == b""
     assert (await client.get(f"/api/products/{pid}")).status == 404
+
+
+async def test_products_full_takes_a_whole_page_of_large_ids(
+    gateway_for: Build, tmp_path: Path, log_dir: Path
+) -> None:
+    """limit=1000 (the largest page) of ids near the top of their 64-bit range: their list is longer than a
+    request line may be (8190 bytes), so the gateway asks the inventory service in a few calls."""
+    database = tmp_path / "big.db"
+    services = start_backends(f"sqlite:///{database}", log_dir)
+    backends = next(services)
+    try:
+        first = MAX_ID - 999
+        with sqlite3.connect(database) as db:
+            db.executemany(
+                "INSERT INTO products (id, name, price, category, version, created_at, updated_at) "
+                "VALUES (?, ?, 1.5, 'Big', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                [(first + i, f"Big {i:04d}") for i in range(1000)],
+            )
+        gateway = await gateway_for(backends.products.url, backends.inventory.url)
+        stocked = (first, first + 500, MAX_ID)
+        for product_id in stocked:
+            await add_stock(gateway, product_id, "Main", 7)
+        before = await count_calls(gateway)
+        started = time.perf_counter()
+        response = await gateway.get("/api/products-full?category=Big&limit=1000&sort=id")
+        elapsed = time.perf_counter() - started
+        after = await count_calls(gateway)
+        assert response.status == 200, await response.text()
+        page = await response.json()
+        assert [p["id"] for p in page] == list(range(first, MAX_ID + 1))
+        assert {p["id"] for p in page if "inventory" in p} == set(stocked)
+        assert all(p["inventory"]["quantity"] == 7 for p in page if "inventory" in p)
+        assert after["product-service"] - before.get("product-service", 0) == 1
+        # 1,000 ids of 19 digits are 20,000 bytes of query, in calls of at most 7,000 bytes each.
+        assert after["inventory-service"] - before["inventory-service"] == 3
+        assert elapsed < 2
+    finally:
+        services.close()

@@ -130,6 +130,50 @@ async def test_a_refusing_service_opens_the_breaker_too(gateway_for: Build, no_l
     await assert_problem(await client.get("/api/products"), 502, "product-service")
 
 
+def problem_app(kind: str, hits: dict[str, int]) -> web.Application:
+    """A service whose every answer is a 503 problem of `kind`, as the services send them."""
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.path not in ("/openapi.json", "/readyz"):  # the gateway's own background calls
+            hits[request.path] = hits.get(request.path, 0) + 1
+        body = {"type": f"urn:stockwiz:problem:{kind}", "title": "Service Unavailable", "status": 503}
+        return web.json_response(
+            body, status=503, content_type="application/problem+json", headers={"Retry-After": "2"}
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    return app
+
+
+async def test_a_database_outage_opens_the_breaker_but_load_shedding_does_not(
+    gateway_for: Build, fake_upstream: Start
+) -> None:
+    """A service answering 503 database-unavailable is unwell: the breaker counts it, on proxied and composed
+    reads alike. A 503 overloaded is a healthy service refusing a surplus: the breaker keeps calling it."""
+    outage: dict[str, int] = {}
+    shedding: dict[str, int] = {}
+    down = await fake_upstream(problem_app("database-unavailable", outage))
+    busy = await fake_upstream(problem_app("overloaded", shedding))
+    client = await gateway_for(down, busy, BREAKER_FAILURE_THRESHOLD="3", BREAKER_RESET_SECONDS="30")
+    for path in ("/api/products", "/api/products/1", "/api/products?limit=5"):
+        response = await client.get(path)
+        assert response.status == 503 and response.headers["Retry-After"] == "2"
+        assert (await response.json())["type"] == "urn:stockwiz:problem:database-unavailable"
+    response = await client.get("/api/products")
+    problem = await assert_problem(response, 503, "product-service")
+    assert problem["type"] == "urn:stockwiz:problem:upstream-unavailable"
+    assert sum(outage.values()) == 3  # the fourth was answered by the open breaker
+    for _ in range(6):
+        response = await client.get("/api/inventory")
+        assert response.status == 503 and response.headers["Retry-After"] == "2"
+        assert (await response.json())["type"] == "urn:stockwiz:problem:overloaded"
+    assert shedding["/inventory"] == 6
+    metrics = await (await client.get("/metrics")).text()
+    assert 'gateway_circuit_state{upstream="inventory-service"} 0.0' in metrics
+    assert 'gateway_circuit_state{upstream="product-service"} 2.0' in metrics
+
+
 def dropping_app(state: dict[str, int]) -> web.Application:
     """Drops the first two requests without answering (a service restarting), then answers. Two, because
     aiohttp itself retries an idempotent request once when a reused keep-alive connection was closed."""

@@ -80,7 +80,8 @@ async def test_requests_reach_the_service_with_only_the_headers_it_needs(
     )
     assert response.status == 200
     assert response.headers["X-Request-ID"] == "trace-me-1"
-    assert response.headers["X-Upstream"] == "yes" and "X-Per-Hop" not in response.headers
+    # Only allow-listed answer headers come back (test_only_allow_listed_upstream_headers_...).
+    assert "X-Upstream" not in response.headers and "X-Per-Hop" not in response.headers
     sent = seen[-1]
     assert sent["path"] == "/inventory/7?x=%20y" and sent["body"] == b'{"quantity": 1}'
     headers = {name.lower(): value for name, value in sent["headers"].items()}
@@ -280,3 +281,67 @@ async def test_the_ui_renders_api_data_as_text_only(gateway_for: Build, no_liste
     script = await (await client.get("/static/app.js")).text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script, sink
+
+
+HOSTILE_HEADERS = {
+    "Set-Cookie": "session=planted; Path=/",
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Credentials": "true",
+    "Strict-Transport-Security": "max-age=0",
+    "Content-Security-Policy": "default-src *",
+    "X-Frame-Options": "ALLOWALL",
+    "Cache-Control": "public, max-age=31536000",
+    "Server": "upstream/1.0",
+    "X-Powered-By": "upstream",
+    "Refresh": "0; url=https://evil.example",
+}
+USEFUL_HEADERS = {"ETag": '"7"', "X-Total-Count": "1", "Idempotent-Replayed": "true", "Retry-After": "3"}
+
+
+def hostile_app() -> web.Application:
+    """A service answering with headers that would change the browser's policy for the gateway's origin."""
+
+    async def answer(request: web.Request) -> web.Response:
+        path = request.path
+        status, body = 200, {}
+        if path == "/products":
+            body = [{"id": 1, "name": "x"}]  # type: ignore[assignment]
+        elif path == "/products/1":
+            body = {"id": 1, "name": "x"}
+        elif path == "/products/2":
+            status, body = 404, {"status": 404}
+        return web.json_response(body, status=status, headers={**HOSTILE_HEADERS, **USEFUL_HEADERS})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    return app
+
+
+async def test_only_allow_listed_upstream_headers_reach_the_client(
+    gateway_for: Build, fake_upstream: Start
+) -> None:
+    url = await fake_upstream(hostile_app())
+    client = await gateway_for(url, url, API_TOKENS=API_TOKENS)
+    cases = [
+        ("GET", "/api/products"),  # proxied
+        ("GET", "/api/inventory/5"),  # proxied
+        ("POST", "/api/inventory"),  # proxied write
+        ("GET", "/api/products/1"),  # composed
+        ("GET", "/api/products/2"),  # composed, the service's own 404
+        ("GET", "/api/products-full"),  # composed list
+    ]
+    for method, path in cases:
+        response = await client.request(method, path, headers=WRITE, json={} if method == "POST" else None)
+        assert response.status in (200, 404), (method, path, response.status)
+        for name in ("Set-Cookie", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"):
+            assert name not in response.headers, (path, name)
+        for name in ("Strict-Transport-Security", "Cache-Control", "X-Powered-By", "Refresh"):
+            assert name not in response.headers, (path, name)
+        # The gateway's own policy, not the service's.
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'"), path
+        assert response.headers["X-Frame-Options"] == "DENY", path
+        assert response.headers["Server"] == "stockwiz", path
+        if path not in ("/api/products/1", "/api/products-full"):
+            # Answers passed through keep what a client needs (the composed 200s carry their own).
+            assert response.headers["Retry-After"] == "3", path
+        assert response.headers.get("ETag", '"7"') == '"7"'

@@ -16,6 +16,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.app import create_app
 from gateway.breaker import CircuitBreaker, CircuitOpenError, State
+from gateway.composition import _summary_paths
 from gateway.config import GatewayConfig
 from gateway.forwarding import ForwardingPolicy
 from gateway.openapi import merge_service_document, openapi_document
@@ -280,3 +281,12 @@ def test_the_gateway_image_needs_no_database_libraries() -> None:
         check=True,
     )
     assert result.stdout.strip() == "set()"
+
+
+def test_summary_calls_fit_a_request_line_for_any_page_of_64_bit_ids() -> None:
+    assert _summary_paths([1, 2, 3]) == ["/inventory/summary?product_ids=1,2,3"]
+    ids = list(range(9_223_372_036_854_774_807, 9_223_372_036_854_775_807))  # 1000 ids of 19 digits
+    paths = _summary_paths(ids)
+    assert len(paths) == 3
+    assert all(len(f"GET {path} HTTP/1.1") <= 8190 for path in paths)
+    assert [int(i) for path in paths for i in path.partition("=")[2].split(",")] == ids

@@ -288,6 +288,20 @@ def test_load_balancer_is_public_and_strict(synth: Synthesis) -> None:
     assert group["deregistrationDelay"] == shutdown < gateway["stopTimeout"]
 
 
+def test_metrics_is_answered_404_by_the_load_balancer(synth: Synthesis) -> None:
+    """/metrics never reaches the gateway through the ALB: a rule on the listener that forwards answers it
+    (the HTTP listener of a stack with HTTPS only redirects, to that listener)."""
+    [rule] = synth.of_type("aws:lb/listenerRule:ListenerRule")
+    listeners = {int(r.inputs["port"]): r for r in synth.of_type("aws:lb/listener:Listener")}
+    serving = listeners[443] if 443 in listeners else listeners[80]
+    assert rule.inputs["listenerArn"] == serving.outputs["arn"]
+    assert rule.inputs["priority"] == 1  # before any other rule and the default forward
+    [condition] = rule.inputs["conditions"]
+    assert condition["pathPattern"]["values"] == ["/metrics", "/metrics/*"]
+    [action] = rule.inputs["actions"]
+    assert action["type"] == "fixed-response" and action["fixedResponse"]["statusCode"] == "404"
+
+
 # -- ECS ----------------------------------------------------------------------------------------------------
 
 

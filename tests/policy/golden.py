@@ -139,6 +139,22 @@ def _golden() -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:
             },
             {"arn": LB_ARN + "/listener-http"},
         ),
+        "internal-paths": (
+            "aws:lb/listenerRule:ListenerRule",
+            {
+                "listenerArn": LB_ARN + "/listener-https",
+                "priority": 1,
+                "conditions": [{"pathPattern": {"values": ["/metrics", "/metrics/*"]}}],
+                "actions": [
+                    {
+                        "type": "fixed-response",
+                        "fixedResponse": {"contentType": "application/json", "statusCode": "404"},
+                    }
+                ],
+                **tagged,
+            },
+            {"arn": LB_ARN + "/listener-https/rule-1"},
+        ),
         "gateway-task": (
             "aws:ecs/taskDefinition:TaskDefinition",
             {

@@ -180,8 +180,9 @@ def test_the_allowed_tls_policies_are_configurable(check: Check, stack: Stack) -
 def test_http_listener_that_serves_content_next_to_https_is_caught(check: Check, stack: Stack) -> None:
     stack.set("http", defaultActions=[{"type": "forward", "targetGroupArn": "arn:tg"}])
     violations = check(stack)
-    assert rules(violations) == {"lb-http-redirects-to-https"}
-    assert violations[0].resource == "http"
+    # A forwarding listener also forwards /metrics (test_rule_internal_paths.py).
+    assert rules(violations) == {"lb-http-redirects-to-https", "lb-internal-paths-not-public"}
+    assert {v.resource for v in violations} == {"http"}
 
 
 def test_http_redirect_to_http_is_not_a_redirect_to_https(check: Check, stack: Stack) -> None:
@@ -210,6 +211,7 @@ def test_without_a_certificate_plain_http_may_serve(check: Check, stack: Stack) 
     # dev has no certificate: its only listener is HTTP and forwards.
     stack.drop("https")
     stack.set("http", defaultActions=[{"type": "forward", "targetGroupArn": "arn:tg"}])
+    stack.set("internal-paths", listenerArn=LB_ARN + "/listener-http")  # /metrics gets its 404 there now
     assert check(stack) == []
 
 
