@@ -64,6 +64,12 @@ def test_delete_when_empty_archive_with_history(
         "or archive it"
     )
     expect(error).to_be_in_viewport()
+    # A list reload that lands after the refusal (here a new sort order) redraws the row: the refusal stays.
+    page.get_by_label("Sort by").select_option("-id")
+    expect(page.locator("#products-body tr", has_text=gone).locator(".row-error")).to_contain_text(
+        "still holds 3"
+    )
+    page.get_by_label("Sort by").select_option("id")
 
     # Once its stock is gone, it is deleted; Cancel first leaves it alone.
     change_stock(page, gone, "ship", 3, 0)

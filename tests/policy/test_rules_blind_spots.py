@@ -12,7 +12,7 @@ import pytest
 
 from policy.stockwiz_policies.compute import secret_value
 from tests.policy.conftest import Check
-from tests.policy.golden import PROJECT_TAGS, TOPIC, Stack, container, policy_document, rules
+from tests.policy.golden import LB_ARN, PROJECT_TAGS, TOPIC, Stack, container, policy_document, rules
 
 TAGS = {"tags": PROJECT_TAGS}
 
@@ -288,6 +288,8 @@ def test_protected_stacks_need_a_nat_gateway_per_zone(check: Check, stack: Stack
 def test_protected_stacks_need_https(check: Check, stack: Stack) -> None:
     stack.drop("https")
     stack.set("http", defaultActions=[{"type": "forward", "targetGroupArn": "arn:tg"}])
+    # The /metrics rule follows the forwarding listener, as in the program (lb-internal-paths-not-public).
+    stack.set("internal-paths", listenerArn=LB_ARN + "/listener-http")
     assert rules(check(stack, stack_name="prod")) == {"lb-https-required"}
     assert check(stack, stack_name="dev") == []
 

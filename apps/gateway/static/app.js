@@ -398,10 +398,10 @@
       el("td", { className: "actions" },
         el("button", { type: "button", className: "secondary small", onclick: () => editProduct(product.id) }, "Edit"),
         product.archived ?
-          el("button", { type: "button", className: "secondary small", onclick: (e) => restoreProduct(product, e) }, "Restore") :
-          el("button", { type: "button", className: "secondary small", onclick: (e) => archiveProduct(product, e) }, "Archive"),
-        el("button", { type: "button", className: "danger small", onclick: (e) => deleteProduct(product, e) }, "Delete"),
-        el("p", { className: "row-error", role: "alert" })));
+          el("button", { type: "button", className: "secondary small", onclick: () => restoreProduct(product) }, "Restore") :
+          el("button", { type: "button", className: "secondary small", onclick: () => archiveProduct(product) }, "Archive"),
+        el("button", { type: "button", className: "danger small", onclick: () => deleteProduct(product) }, "Delete"),
+        el("p", { className: "row-error", role: "alert" }, rowErrors.get(product.id) || "")));
   }
 
   const productDialog = { editing: null, etag: null };
@@ -490,8 +490,14 @@
   }
 
   // A refusal of a row's action (a product that still holds stock) is shown in that row, by its buttons.
-  function rowFailed(event, error) {
-    const line = event.target.closest("td").querySelector(".row-error");
+  // It is kept by product id, not in the clicked element: a list reload that lands meanwhile (a search
+  // typed just before the click) redraws the rows, and the message must survive it.
+  const rowErrors = new Map();
+
+  function rowFailed(product, error) {
+    rowErrors.set(product.id, error.message);
+    const line = document.querySelector(`#products-body tr[data-product-id="${product.id}"] .row-error`);
+    if (!line) return;
     line.textContent = error.message;
     line.scrollIntoView({ block: "nearest" });
   }
@@ -508,7 +514,8 @@
     return product.inventory ? product.inventory.warehouses.map((w) => w.warehouse) : [];
   }
 
-  async function deleteProduct(product, event) {
+  async function deleteProduct(product) {
+    rowErrors.delete(product.id);
     const records = stockRecords(product);
     const text = records.length ?
       `Delete “${product.name}”? Its empty stock records (${records.join(", ")}) go with it; their ` +
@@ -519,11 +526,12 @@
       await api("DELETE", `/api/products/${product.id}`);
       afterRetiring(`Deleted “${product.name}”.`);
     } catch (error) {
-      rowFailed(event, error);
+      rowFailed(product, error);
     }
   }
 
-  async function archiveProduct(product, event) {
+  async function archiveProduct(product) {
+    rowErrors.delete(product.id);
     const text = `Archive “${product.name}”? It leaves the product list and takes no new stock; its stock ` +
       "and history are kept. You can restore it from “Archived only”.";
     if (!(await confirmDialog(text, "Archive"))) return;
@@ -531,16 +539,17 @@
       await api("PUT", `/api/products/${product.id}`, { body: { archived: true } });
       afterRetiring(`Archived “${product.name}”.`);
     } catch (error) {
-      rowFailed(event, error);
+      rowFailed(product, error);
     }
   }
 
-  async function restoreProduct(product, event) {
+  async function restoreProduct(product) {
+    rowErrors.delete(product.id);
     try {
       await api("PUT", `/api/products/${product.id}`, { body: { archived: false } });
       afterRetiring(`Restored “${product.name}”.`);
     } catch (error) {
-      rowFailed(event, error);
+      rowFailed(product, error);
     }
   }
 
