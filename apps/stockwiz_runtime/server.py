@@ -16,6 +16,7 @@ from aiohttp import web
 
 from stockwiz_runtime.config import ConfigError, ServiceConfig, load_config
 from stockwiz_runtime.logs import configure_logging
+from stockwiz_runtime.tracing import configure_tracing, shutdown_tracing
 
 ConfigT = TypeVar("ConfigT", bound=ServiceConfig)
 log = logging.getLogger("stockwiz.server")
@@ -30,6 +31,7 @@ def serve(
         print(f"{service_name}: {exc}", file=sys.stderr)
         sys.exit(2)
     configure_logging(service_name, config.log_level)
+    configure_tracing(config, service_name)
     try:
         app = build_app(config)
     except ConfigError as exc:
@@ -55,4 +57,6 @@ def serve(
     except Exception as exc:
         log.exception("start-up failed: %s", exc)
         sys.exit(1)
+    finally:
+        shutdown_tracing(config.tracing_flush_timeout)
     log.info("stopped")
