@@ -126,5 +126,5 @@ def test_the_make_target_command_runs_as_a_module() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "prod: 31 policies" in result.stdout
+    assert "prod: 32 policies" in result.stdout
     assert "analyzed one by one only by a real preview" in result.stdout
