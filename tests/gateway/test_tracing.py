@@ -66,6 +66,13 @@ def start_stack(database_url: str, log_dir: Path, env: dict[str, str]) -> Iterat
                 assert process.stop() == 0, process.log()[-3000:]
 
 
+def sqlite_files(tmp_path: Path) -> tuple[str, Path]:
+    """A SQLite database URL and a log folder under tmp_path (the tests beyond the trace's shape)."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    return f"sqlite:///{tmp_path / 'stockwiz.db'}", log_dir
+
+
 def call(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
@@ -176,9 +183,7 @@ def test_a_composed_read_is_one_trace_from_caller_to_database(database_url: str,
 
 @pytest.mark.slow
 def test_ratio_zero_records_nothing_of_its_own_but_follows_a_sampled_caller(tmp_path: Path) -> None:
-    log_dir = tmp_path / "logs"
-    log_dir.mkdir()
-    database_url = f"sqlite:///{tmp_path / 'stockwiz.db'}"
+    database_url, log_dir = sqlite_files(tmp_path)
     with OtlpReceiver() as receiver:
         sampling = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}
         env = tracing_env(receiver, **sampling)
@@ -202,9 +207,7 @@ def test_ratio_zero_records_nothing_of_its_own_but_follows_a_sampled_caller(tmp_
 
 @pytest.mark.slow
 def test_tracing_off_exports_nothing_and_logs_no_trace_ids(tmp_path: Path) -> None:
-    log_dir = tmp_path / "logs"
-    log_dir.mkdir()
-    database_url = f"sqlite:///{tmp_path / 'stockwiz.db'}"
+    database_url, log_dir = sqlite_files(tmp_path)
     with OtlpReceiver() as receiver:
         env = {**tracing_env(None), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.endpoint}
         for stack in start_stack(database_url, log_dir, env):
