@@ -82,7 +82,7 @@ platform = ServicePlatform(
     requests_per_target=cfg.requests_per_target,
     log_retention_days=cfg.log_retention_days,
     force_delete_images=not cfg.deletion_protection,
-    tracing_sample_ratio=cfg.tracing_sample_ratio,
+    tracing_sample_ratio=cfg.tracing_sample_ratio if cfg.tracing else None,
 )
 
 

@@ -129,7 +129,9 @@ class StackConfig:
     log_retention_days: int = 7
     alert_emails: tuple[str, ...] = ()
     low_stock_schedule: str = "rate(15 minutes)"
-    # The share of new traces the services record and send to X-Ray (components/tracing.py).
+    # The ADOT collector sidecars and the services' tracing (components/tracing.py); off saves its CPU.
+    tracing: bool = True
+    # The share of new traces the services record and send to X-Ray.
     tracing_sample_ratio: float = 0.05
     # The ADOT Lambda layer (Python, arm64, the stack's region) that traces the low-stock function's calls.
     lambda_otel_layer_arn: str | None = None
@@ -230,6 +232,7 @@ class StackConfig:
             low_stock_schedule=reader.text(
                 "lowStockSchedule", cls.low_stock_schedule, _check_schedule
             ).strip(),
+            tracing=reader.boolean("tracing", cls.tracing),
             tracing_sample_ratio=reader.fraction("tracingSampleRatio", cls.tracing_sample_ratio),
             lambda_otel_layer_arn=reader.optional(
                 "lambdaOtelLayerArn", _LAYER_ARN, "a layer version ARN (arn:aws:lambda:...:layer:...:N)"

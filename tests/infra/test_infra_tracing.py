@@ -144,6 +144,21 @@ def test_a_layer_of_another_region_or_no_arn_is_refused(value: str, problem: str
     assert problem in str(refused.value)
 
 
+def test_tracing_off_runs_no_collector_and_grants_no_x_ray() -> None:
+    off = synthesize_stack("prod", {"stockwiz:tracing": False})
+    for name in SERVICES:
+        containers = task_containers(off, name)
+        assert "otel-collector" not in containers
+        assert not any(key.startswith("OTEL_") for key in env(containers[name]))
+        assert "dependsOn" not in containers[name] or all(
+            d["containerName"] != "otel-collector" for d in containers[name]["dependsOn"]
+        )
+        assert not [
+            p for p in off.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == f"{name}-task-tracing-policy"
+        ]
+        assert load_config(ServiceConfig, env(containers[name])).tracing_enabled is False
+
+
 def test_a_sample_ratio_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(StockwizConfigError, match="stockwiz:tracingSampleRatio"):
         synthesize_stack("dev", {"stockwiz:tracingSampleRatio": 1.5})
