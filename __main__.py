@@ -82,6 +82,7 @@ platform = ServicePlatform(
     requests_per_target=cfg.requests_per_target,
     log_retention_days=cfg.log_retention_days,
     force_delete_images=not cfg.deletion_protection,
+    tracing_sample_ratio=cfg.tracing_sample_ratio if cfg.tracing else None,
 )
 
 
@@ -203,6 +204,7 @@ lowstock = StockwizLambda(
         # The schedule's first run finds the API answering: the gateway (which waits for both data
         # services) and the load balancer in front of it exist first.
         schedule_after=[gateway, *network.url_resources],
+        otel_layer_arn=cfg.lambda_otel_layer_arn,
     ),
 )
 pulumi.export("lowStockDeadLetterQueueUrl", lowstock.dead_letter_queue_url)

@@ -48,6 +48,7 @@ _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 _POSTGRES_VERSION = re.compile(r"^\d{2}(\.\d+)?$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 # Recurring EventBridge Scheduler expressions: rate(N unit) with the unit singular for 1 and plural
@@ -128,6 +129,12 @@ class StackConfig:
     log_retention_days: int = 7
     alert_emails: tuple[str, ...] = ()
     low_stock_schedule: str = "rate(15 minutes)"
+    # The ADOT collector sidecars and the services' tracing (components/tracing.py); off saves its CPU.
+    tracing: bool = True
+    # The share of new traces the services record and send to X-Ray.
+    tracing_sample_ratio: float = 0.05
+    # The ADOT Lambda layer (Python, arm64, the stack's region) that traces the low-stock function's calls.
+    lambda_otel_layer_arn: str | None = None
 
     @property
     def https(self) -> bool:
@@ -225,6 +232,11 @@ class StackConfig:
             low_stock_schedule=reader.text(
                 "lowStockSchedule", cls.low_stock_schedule, _check_schedule
             ).strip(),
+            tracing=reader.boolean("tracing", cls.tracing),
+            tracing_sample_ratio=reader.fraction("tracingSampleRatio", cls.tracing_sample_ratio),
+            lambda_otel_layer_arn=reader.optional(
+                "lambdaOtelLayerArn", _LAYER_ARN, "a layer version ARN (arn:aws:lambda:...:layer:...:N)"
+            ),
         )
         config.validate()
         return config
@@ -253,6 +265,12 @@ class StackConfig:
             raise StockwizConfigError(
                 _key("dbMaxAllocatedStorageGb"),
                 f"must be at least dbAllocatedStorageGb ({self.db_allocated_storage_gb})",
+            )
+        layer = _LAYER_ARN.match(self.lambda_otel_layer_arn or "")
+        if layer and layer["region"] != self.region:
+            # Lambda takes layers from the function's own region only.
+            raise StockwizConfigError(
+                _key("lambdaOtelLayerArn"), f"must be a layer of {self.region}, got {layer['region']}"
             )
         if self.certificate_arn and not self.domain_name:
             # The certificate names a host; clients (and the Lambda) must call that host, not the ALB's name.
@@ -364,6 +382,13 @@ class _Reader:
         value = default if value is None else value
         if not low <= value <= high:
             raise StockwizConfigError(_key(name), f"must be between {low} and {high}, got {value}")
+        return value
+
+    def fraction(self, name: str, default: float) -> float:
+        value = self._get(name, self._config.get_float)
+        value = default if value is None else value
+        if not 0 <= value <= 1:
+            raise StockwizConfigError(_key(name), f"must be between 0 and 1, got {value}")
         return value
 
     def choice_int(self, name: str, default: int, allowed: Sequence[int]) -> int:

@@ -21,6 +21,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.tracing import XRAY_WRITE_ACTIONS
+
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "apps" / "lowstock"
 HANDLER = "lowstock.handler.handler"
 RUNTIME = "python3.13"
@@ -37,6 +39,8 @@ MEMORY_MB = 256
 RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE_SECONDS = 900
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+OTEL_EXEC_WRAPPER = "/opt/otel-instrument"
 
 # What Lambda calls with the function's role to attach it to the VPC (AWS Lambda Developer Guide,
 # "Required IAM permissions"; also the EC2 actions of AWSLambdaVPCAccessExecutionRole).
@@ -71,6 +75,10 @@ class LambdaArgs:
     # never fills the dead-letter queue with runs against an API that is not there yet.
     schedule_after: Sequence[pulumi.Resource] = ()
     source_dir: Path = SOURCE_DIR
+    # The AWS Distro for OpenTelemetry Lambda layer for Python on arm64 in the stack's region
+    # (`stockwiz:lambdaOtelLayerArn`): with it, the function's boto3 calls and its calls to the API are
+    # spans of the invocation's trace. Without it, X-Ray still records each invocation (active tracing).
+    otel_layer_arn: str | None = None
 
 
 def code_archive(source_dir: Path) -> pulumi.AssetArchive:
@@ -185,8 +193,14 @@ class StockwizLambda(pulumi.ComponentResource):
                 log_format="Text",
                 log_group=log_group.name,
             ),
+            # X-Ray records every invocation (Lambda samples them: the first each second, 5 % of the rest).
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            layers=[args.otel_layer_arn] if args.otel_layer_arn else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
+                    # The layer's wrapper sets up OpenTelemetry (botocore and urllib instrumented, spans to
+                    # X-Ray through the layer's collector) before the handler is imported.
+                    **({"AWS_LAMBDA_EXEC_WRAPPER": OTEL_EXEC_WRAPPER} if args.otel_layer_arn else {}),
                     "STOCKWIZ_API_URL": args.api_url,
                     "API_TOKEN_SECRET_ARN": args.api_token_secret_arn,
                     "ALERT_TOPIC_ARN": args.alert_topic_arn,
@@ -309,10 +323,10 @@ def function_policy_document(
     dead_letter_queue_arn: pulumi.Input[str],
 ) -> pulumi.Output[str]:
     """Exactly what the handler calls, each on the one resource it uses, plus what Lambda itself needs to
-    attach the function to the VPC. Three statements cannot name a single ARN, and say why: log streams are
-    named by Lambda per execution environment, PutMetricData has no resource-level permissions (so it is
-    narrowed to one namespace instead), and the network-interface actions are used on interfaces that do
-    not exist yet."""
+    attach the function to the VPC and to trace it. Four statements cannot name a single ARN, and say why:
+    log streams are named by Lambda per execution environment, PutMetricData has no resource-level
+    permissions (so it is narrowed to one namespace instead), neither have X-Ray's write actions, and the
+    network-interface actions are used on interfaces that do not exist yet."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogStreams",
@@ -346,6 +360,15 @@ def function_policy_document(
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
             "Resource": dead_letter_queue_arn,
+        },
+        {
+            # Active tracing: X-Ray's write actions have no resource-level permissions.
+            "Sid": "SendTraces",
+            "Effect": "Allow",
+            # What active tracing and the layer's collector send (AWSXRayDaemonWriteAccess without the
+            # sampling-rule reads: Lambda decides the sampling of its invocations), as the services' sidecars.
+            "Action": list(XRAY_WRITE_ACTIONS),
+            "Resource": "*",
         },
         {
             # Lambda uses the function's role to create, describe and delete the (Hyperplane) network

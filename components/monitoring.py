@@ -334,5 +334,26 @@ class StockwizMonitoring(pulumi.ComponentResource):
                 18,
                 period=300,
             ),
+            self._traces_widget(0, 24),
         ]
         return {"widgets": widgets}
+
+    def _traces_widget(self, x: int, y: int) -> dict[str, Any]:
+        """Links to the traces the services send to X-Ray (components/tracing.py), and how to go from a log
+        line's trace_id to its trace."""
+        region = self._args.region
+        console = f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        markdown = "\n".join(
+            [
+                "## Traces",
+                f"[Traces (X-Ray)]({console}#xray:traces/query) · "
+                f"[Trace map]({console}#xray:service-map/map)",
+                "",
+                "Every log line of a request has its `trace_id` (32 hex digits). In X-Ray that trace is "
+                '`1-<first 8 digits>-<other 24>`: open it under Traces, or search `traceId("1-...")`. '
+                f"Services: `api-gateway`, `product-service`, `inventory-service` (`deployment.environment` "
+                f"{self._args.stack}).",
+            ]
+        )
+        properties = {"markdown": markdown}
+        return {"type": "text", "x": x, "y": y, "width": 24, "height": 4, "properties": properties}

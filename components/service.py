@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components.image_tag import content_tag, image_tag
+from components.tracing import COLLECTOR_NAME, XRAY_WRITE_ACTIONS, collector_container, service_environment
 
 # The Docker build context: every service image is built from apps/ with apps/<package>/Dockerfile, whose
 # apps/<package>/Dockerfile.dockerignore narrows the context to what that Dockerfile copies.
@@ -81,6 +82,9 @@ class ServicePlatform:
     requests_per_target: int = 500
     # ECR refuses to delete a repository holding images unless told to; only a protected stack keeps them.
     force_delete_images: bool = True
+    # The share of new traces recorded (components/tracing.py: an ADOT collector sidecar per task, sending to
+    # X-Ray); None runs no collector and leaves tracing off.
+    tracing_sample_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,11 @@ class ServiceArgs:
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
             "SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT_SECONDS),
+            **(
+                service_environment(self.platform.stack, self.platform.tracing_sample_ratio)
+                if self.platform.tracing_sample_ratio is not None
+                else {}
+            ),
             **self.environment,
         }
 
@@ -134,9 +143,11 @@ def container_definitions(
     setup: SetupContainer | None = None,
     setup_environment: Mapping[str, str] | None = None,
     setup_secrets: Mapping[str, str] | None = None,
+    tracing: bool = False,
 ) -> list[dict[str, Any]]:
     """The task's container definitions (the RegisterTaskDefinition shape, camelCase): the service's, and
-    before it the set-up container when there is one (with its environment and secrets resolved)."""
+    before it the tracing collector (with `tracing`) and the set-up container when there is one (with its
+    environment and secrets resolved)."""
     for plain, secret in ((environment, secrets), (setup_environment or {}, setup_secrets or {})):
         overlap = set(plain) & set(secret)
         if overlap:
@@ -163,6 +174,8 @@ def container_definitions(
         }
 
     before: list[dict[str, Any]] = []
+    if tracing:
+        before.append({**collector_container(region), **locked_down(COLLECTOR_NAME)})
     if setup is not None:
         plain, secret = setup_environment or {}, setup_secrets or {}
         before.append(
@@ -204,8 +217,14 @@ def container_definitions(
         "stopTimeout": STOP_TIMEOUT_SECONDS,
         "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
     }
+    depends_on = []
+    if tracing:
+        # Started before the service and, in reverse, stopped after it (components/tracing.py).
+        depends_on.append({"containerName": COLLECTOR_NAME, "condition": "START"})
     if setup is not None:
-        service["dependsOn"] = [{"containerName": setup.name, "condition": "SUCCESS"}]
+        depends_on.append({"containerName": setup.name, "condition": "SUCCESS"})
+    if depends_on:
+        service["dependsOn"] = depends_on
     return [*before, service]
 
 
@@ -495,17 +514,38 @@ class StockwizService(pulumi.ComponentResource):
         # ECS uses the roles as soon as the service starts a task: the service waits for their policies.
         self._role_policies: list[pulumi.Resource] = [execution_policy]
         # The application calls no AWS API; a database client only signs IAM login tokens for its own
-        # database user. Otherwise the task role holds no permissions at all.
+        # database user, and the tracing collector sends segments to X-Ray. Nothing else.
+        tracing = args.platform.tracing_sample_ratio is not None
+        allowed = [
+            *(["log in to its database user"] if args.database_user_arn else []),
+            *(["send traces to X-Ray"] if tracing else []),
+        ]
         task_role = aws.iam.Role(
             f"{self._name}-task-role",
             name=f"{args.physical_name}-task",
             description=(
                 f"Application role of {args.physical_name}: "
-                + ("log in to its database user only" if args.database_user_arn else "without permissions")
+                + (" and ".join(allowed) + " only" if allowed else "without permissions")
             ),
             assume_role_policy=trust,
             opts=child,
         )
+        if tracing:
+            tracing_policy = aws.iam.RolePolicy(
+                f"{self._name}-task-tracing-policy",
+                role=task_role.id,
+                policy=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            # X-Ray's write actions have no resource-level permissions.
+                            {"Effect": "Allow", "Action": list(XRAY_WRITE_ACTIONS), "Resource": "*"}
+                        ],
+                    }
+                ),
+                opts=child,
+            )
+            self._role_policies.append(tracing_policy)
         if args.database_user_arn is not None:
             task_policy = aws.iam.RolePolicy(
                 f"{self._name}-task-policy",
@@ -557,6 +597,7 @@ class StockwizService(pulumi.ComponentResource):
                     setup=args.setup,
                     setup_environment=values["setup_environment"],
                     setup_secrets=values["setup_secrets"],
+                    tracing=args.platform.tracing_sample_ratio is not None,
                 )
             )
         )

@@ -7,8 +7,12 @@ scenario after a short warm-up, checks stock correctness after the contention ru
 prints a table and writes build/bench/results.json.
 
 Options (or environment): --duration / BENCH_DURATION (seconds per scenario, default 10), --connections /
-BENCH_CONNECTIONS (default 64), --only (run the scenarios whose key contains this text), --serve (start and
-seed, print the URLs and token, and wait: for profiling with py-spy), --out (the JSON file).
+BENCH_CONNECTIONS (default 64), --only (run the scenarios whose key contains this text, or one of several
+comma-separated texts), --serve (start and seed, print the URLs and token, and wait: for profiling with
+py-spy), --out (the JSON file), --tracing / BENCH_TRACING (`off`, the default, or a sampling ratio such as
+`1` or `0.05`; several, comma-separated, take turns on one seeded database, each on freshly started
+services, --rounds / BENCH_ROUNDS times, and are compared by their medians; tracing exports over OTLP to a
+receiver in this process that only counts what arrives).
 STOCKWIZ_BENCH_POSTGRES_URL: the server to create the throw-away database on (default: the tests' server,
 postgresql://postgres@127.0.0.1:5432/test).
 """
@@ -45,6 +49,7 @@ sys.path[:0] = [str(REPO), str(REPO / "apps")]
 
 from gateway.config import GatewayConfig  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
+from tests.support.otlp import OtlpReceiver  # noqa: E402
 from tests.support.processes import ServiceProcess, free_port, start_service  # noqa: E402
 
 PRODUCTS = 1000
@@ -107,6 +112,11 @@ class Result:
     note: str = ""
     # 503 answers (admission control's refusals: the benchmark has no outage), not counted in `errors`.
     refused: int = 0
+    # "off", or the sampling ratio the services ran with.
+    tracing: str = "off"
+    # CPU time the three services spent per request during the run (user + system, from /proc), in µs: on
+    # a shared machine far steadier than throughput, which other work's load moves.
+    cpu_us_per_request: float | None = None
 
 
 @dataclass
@@ -115,6 +125,12 @@ class Settings:
     connections: int
     only: str
     out: Path
+    tracing: tuple[str, ...] = ("off",)
+    rounds: int = 1
+
+    def selects(self, key: str) -> bool:
+        """Whether scenario `key` runs: --only is empty, or one of its comma-separated parts is in the key."""
+        return not self.only or any(part and part in key for part in self.only.split(","))
 
 
 def ensure_wrk() -> str:
@@ -155,6 +171,19 @@ def run_wrk(
     if completed.returncode != 0 or not lines or not lines[-1].startswith("{"):
         raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr or completed.stdout}")
     return dict(json.loads(lines[-1]))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+    return total
 
 
 def result(key: str, name: str, raw: dict[str, Any]) -> Result:
@@ -434,12 +463,13 @@ def _overload_rounds(
 
 
 def print_table(results: list[Result]) -> None:
-    header = f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'503s':>6} {'x base':>6}"
+    header = f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'503s':>6} {'x base':>6} {'cpu µs':>7}"
     print(f"\n{'scenario':56} {header}  note")
     for r in results:
         ratio = f"{r.ratio_to_baseline:.3f}" if r.ratio_to_baseline is not None else ""
         rps = f"{r.requests_per_s:.0f}" if r.requests_per_s else ""
-        figures = f"{rps:>8} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:6d} {r.refused:6d} {ratio:>6}"
+        cpu = f"{r.cpu_us_per_request:.0f}" if r.cpu_us_per_request is not None else ""
+        figures = f"{rps:>8} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:6d} {r.refused:6d} {ratio:>6} {cpu:>7}"
         print(f"{r.scenario:56} {figures}  {r.note}")
 
 
@@ -466,21 +496,46 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def tracing_environment(tracing: str, receiver: OtlpReceiver | None) -> dict[str, str]:
+    """The services' settings for one tracing setting: none for `off` (the default, nothing loaded), else
+    the OTLP exporter to `receiver` with parent-based ratio sampling, the SDK's default batching."""
+    if tracing == "off":
+        return {}
+    assert receiver is not None
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.endpoint,
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": tracing,
+    }
+
+
 @contextmanager
-def running_stack() -> Iterator[Stack]:
-    """The three services and the baseline on a fresh database, seeded; everything stopped and dropped after,
-    whatever happens."""
-    log_dir = Path(tempfile.mkdtemp(prefix="stockwiz-bench-"))
+def bench_database() -> Iterator[str]:
+    """A fresh database on the benchmark's PostgreSQL server, dropped afterwards whatever happens."""
     os.environ.setdefault(
         "STOCKWIZ_TEST_POSTGRES_URL",
         os.environ.get("STOCKWIZ_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     database = asyncio.run(create_postgres_database())
+    try:
+        yield database
+    finally:
+        asyncio.run(drop_postgres_database(database))
+
+
+@contextmanager
+def running_stack(
+    database: str, tracing: dict[str, str] | None = None, record_ids: list[int] | None = None
+) -> Iterator[Stack]:
+    """The three services and the baseline on `database`, seeded unless `record_ids` says it already is;
+    everything stopped after, whatever happens. `tracing`: the services' settings (tracing_environment)."""
+    log_dir = Path(tempfile.mkdtemp(prefix="stockwiz-bench-"))
     token = secrets.token_urlsafe(32)
     api_tokens = json.dumps(
         [{"name": "bench", "scope": "write", "sha256": hashlib.sha256(token.encode()).hexdigest()}]
     )
-    production = {"LOG_LEVEL": "INFO", "DATABASE_URL": database, "SEED_DEMO_DATA": "false"}
+    production = {"LOG_LEVEL": "INFO", "DATABASE_URL": database, "SEED_DEMO_DATA": "false", **(tracing or {})}
     services: list[ServiceProcess] = []
     baseline: subprocess.Popen[bytes] | None = None
     try:
@@ -509,17 +564,17 @@ def running_stack() -> Iterator[Stack]:
             )
         baseline_url = f"http://127.0.0.1:{baseline_port}"
         _ready_after(baseline_url, baseline, time.perf_counter())
-        print(f"seeding {PRODUCTS} products x {len(WAREHOUSES)} warehouses ...", flush=True)
-        started = time.perf_counter()
-        record_ids = asyncio.run(seed(gateway.url, token))
-        print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+        if record_ids is None:
+            print(f"seeding {PRODUCTS} products x {len(WAREHOUSES)} warehouses ...", flush=True)
+            started = time.perf_counter()
+            record_ids = asyncio.run(seed(gateway.url, token))
+            print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
         yield Stack(database, token, products, inventory, gateway, baseline_url, record_ids, env, log_dir)
     finally:
         if baseline is not None:
             _stop(baseline)
         for service in services:
             service.stop()
-        asyncio.run(drop_postgres_database(database))
 
 
 def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
@@ -528,12 +583,14 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
     def scenario(
         key: str, name: str, url: str, lua: str = "", auth: bool = True, warm_up: bool = True
     ) -> Result | None:
-        if settings.only not in key:
+        if not settings.selects(key):
             return None
         print(f"  {name} ...", flush=True)
         token = stack.token if auth else None
         if warm_up:
             run_wrk(wrk, url, lua, token=token, duration=WARM_UP_SECONDS, connections=settings.connections)
+        pids = [s.process.pid for s in (stack.products, stack.inventory, stack.gateway)]
+        cpu_before = cpu_seconds(pids)
         raw = run_wrk(
             wrk,
             url,
@@ -543,7 +600,10 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
             connections=settings.connections,
             count_503=not url.startswith(stack.baseline_url),
         )
+        used = cpu_seconds(pids) - cpu_before
         outcome = result(key, name, raw)
+        if used > 0 and outcome.requests and not key.startswith("baseline"):
+            outcome.cpu_us_per_request = round(used / outcome.requests * 1e6, 1)
         results.append(outcome)
         return outcome
 
@@ -582,7 +642,7 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
         ("adjust-1", "1 record", stack.record_ids[:1]),
         ("adjust-100", "100 records", stack.record_ids[1:101]),
     ):
-        if settings.only not in key:
+        if not settings.selects(key):
             continue
         # Each run's movements carry their own reference; a pause after each wrk run lets the requests in
         # flight when it stopped finish, so the counts below are settled.
@@ -630,7 +690,7 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
     if base is not None and base_again is not None:
         drift = base_again.requests_per_s / base.requests_per_s - 1
         base_again.note = f"drift {drift:+.0%} from the first baseline"
-    if not settings.only or settings.only.startswith("startup"):
+    if settings.selects("startup"):
         results += startup_times(stack.env, stack.log_dir)
     if base is not None:
         base_rate = base.requests_per_s
@@ -646,35 +706,102 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, bool]:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "10")))
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "64")))
-    parser.add_argument("--only", default="", help="run the scenarios whose key contains this text")
+    parser.add_argument(
+        "--only", default="", help="run the scenarios whose key contains this text (several: comma-separated)"
+    )
     parser.add_argument("--serve", action="store_true", help="start and seed, then wait (for profiling)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--tracing",
+        default=os.environ.get("BENCH_TRACING", "off"),
+        help="off, or a sampling ratio (1, 0.05); several comma-separated are run one after the other",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(os.environ.get("BENCH_ROUNDS", "1")),
+        help="with several --tracing settings: cycle through them this many times (medians are reported)",
+    )
     args = parser.parse_args(argv)
-    return Settings(args.duration, args.connections, args.only, args.out), args.serve
+    tracing = tuple(part.strip() for part in args.tracing.split(",") if part.strip())
+    for setting in tracing:
+        if setting != "off" and not 0 <= float(setting) <= 1:
+            parser.error(f"--tracing: {setting!r} is neither off nor a ratio from 0 to 1")
+    settings = Settings(
+        args.duration, args.connections, args.only, args.out, tracing or ("off",), max(1, args.rounds)
+    )
+    return settings, args.serve
+
+
+def print_tracing_comparison(results: list[Result], settings: tuple[str, ...]) -> None:
+    """Each scenario's throughput and latency per tracing setting, relative to the first setting (off when
+    it was run) and to the baseline of the same setting's run."""
+    first = settings[0]
+
+    def median(key: str, tracing: str, field: str) -> float | None:
+        values = [getattr(r, field) for r in results if r.key == key and r.tracing == tracing]
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    measured = [r.key for r in results if r.requests_per_s and not r.key.startswith("baseline")]
+    keys = list(dict.fromkeys(measured))
+    print(f"\ntracing: medians over the rounds, relative to {first}")
+    header = f"{'scenario':44} {'tracing':>7} {'req/s':>8} {'vs ' + first:>8}"
+    versus_first = "vs " + first
+    header += f" {'p50 ms':>8} {'p99 ms':>8} {'x base':>7} {versus_first:>8}"
+    print(f"{header} {'cpu µs':>7} {versus_first:>8}")
+    for key in keys:
+        scenario = next(r.scenario for r in results if r.key == key)
+        reference = median(key, first, "requests_per_s") or 1
+        reference_ratio = median(key, first, "ratio_to_baseline")
+        reference_cpu = median(key, first, "cpu_us_per_request")
+        for tracing in settings:
+            cpu = median(key, tracing, "cpu_us_per_request")
+            cpu_shown = f"{cpu:.0f}" if cpu is not None else ""
+            cpu_versus = f"{cpu / reference_cpu:.2f}" if cpu is not None and reference_cpu else ""
+            rps = median(key, tracing, "requests_per_s") or 0
+            ratio = median(key, tracing, "ratio_to_baseline")
+            shown = f"{ratio:.3f}" if ratio is not None else ""
+            versus = f"{ratio / reference_ratio:.2f}" if ratio is not None and reference_ratio else ""
+            print(
+                f"{scenario[:44]:44} {tracing:>7} {rps:8.0f} {rps / reference:8.2f} "
+                f"{median(key, tracing, 'p50_ms') or 0:8.2f} {median(key, tracing, 'p99_ms') or 0:8.2f} "
+                f"{shown:>7} {versus:>8} {cpu_shown:>7} {cpu_versus:>8}"
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
     settings, serve = parse_args(argv)
     wrk = ensure_wrk()
     started = time.perf_counter()
-    with running_stack() as stack:
-        if serve:
-            print(
-                f"gateway {stack.gateway.url} (pid {stack.gateway.process.pid}), products "
-                f"{stack.products.url} (pid {stack.products.process.pid}), inventory {stack.inventory.url} "
-                f"(pid {stack.inventory.process.pid}), baseline {stack.baseline_url}\n"
-                f"token {stack.token}\nrecords {stack.record_ids[:3]}...; Ctrl-C to stop",
-                flush=True,
-            )
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
-            try:
-                signal.pause()
-            except KeyboardInterrupt:
-                return
-        print(f"{settings.duration} s per scenario, {settings.connections} connections", flush=True)
-        results = run_scenarios(stack, wrk, settings)
-        log_dir = stack.log_dir
-    print_table(results)
+    results: list[Result] = []
+    exported: dict[str, dict[str, int]] = {}
+    # Several settings share one database, seeded once, and take turns round after round, so that a machine
+    # whose speed drifts (a shared VM) weighs on each of them alike.
+    record_ids: list[int] | None = None
+    with OtlpReceiver(keep=False) as receiver, bench_database() as database:
+        for round_number in range(settings.rounds):
+            for tracing in settings.tracing:
+                if len(settings.tracing) > 1 or tracing != "off":
+                    print(f"\n== tracing {tracing}, round {round_number + 1} ==", flush=True)
+                before = (receiver.requests, receiver.bytes)
+                environment = tracing_environment(tracing, receiver)
+                with running_stack(database, environment, record_ids) as stack:
+                    record_ids = stack.record_ids
+                    run = bench_once(stack, settings, wrk, serve)
+                if run is None:
+                    return
+                for r in run:
+                    r.tracing = tracing
+                results += run
+                counts = exported.setdefault(tracing, {"otlp_requests": 0, "otlp_bytes": 0})
+                counts["otlp_requests"] += receiver.requests - before[0]
+                counts["otlp_bytes"] += receiver.bytes - before[1]
+    if len(settings.tracing) > 1:
+        print_tracing_comparison(results, settings.tracing)
+        for tracing, counts in exported.items():
+            sent = f"{counts['otlp_requests']} OTLP exports, {counts['otlp_bytes']:,} bytes"
+            print(f"  tracing {tracing}: {sent}")
     machine = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
@@ -682,13 +809,38 @@ def main(argv: list[str] | None = None) -> None:
         "duration_s": settings.duration,
         "connections": settings.connections,
         "wrk_threads": 1,
+        "tracing": list(settings.tracing),
+        "rounds": settings.rounds,
+        "exported": exported,
         "total_s": round(time.perf_counter() - started, 1),
     }
     settings.out.parent.mkdir(parents=True, exist_ok=True)
     settings.out.write_text(
         json.dumps({"machine": machine, "results": [asdict(r) for r in results]}, indent=2)
     )
-    print(f"\nwrote {settings.out} in {machine['total_s']} s; service logs in {log_dir}")
+    print(f"\nwrote {settings.out} in {machine['total_s']} s")
+
+
+def bench_once(stack: Stack, settings: Settings, wrk: str, serve: bool) -> list[Result] | None:
+    """One benchmark run on a running stack: its results (None when it only served)."""
+    if serve:
+        print(
+            f"gateway {stack.gateway.url} (pid {stack.gateway.process.pid}), products "
+            f"{stack.products.url} (pid {stack.products.process.pid}), inventory {stack.inventory.url} "
+            f"(pid {stack.inventory.process.pid}), baseline {stack.baseline_url}\n"
+            f"token {stack.token}\nrecords {stack.record_ids[:3]}...; Ctrl-C to stop",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            return None
+    print(f"{settings.duration} s per scenario, {settings.connections} connections", flush=True)
+    results = run_scenarios(stack, wrk, settings)
+    print_table(results)
+    print(f"service logs in {stack.log_dir}")
+    return results
 
 
 if __name__ == "__main__":

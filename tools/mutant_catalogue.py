@@ -627,6 +627,19 @@ MUTANTS: list[Mutant] = [
         ),
     ),
     Mutant(
+        "xray-reads-traces",
+        "the tracing collectors' X-Ray permission becomes xray:* (trace reads and configuration changes too)",
+        "iam-xray-write-only",
+        "aws:iam/rolePolicy:RolePolicy",
+        (
+            replace(
+                "components/tracing.py",
+                'XRAY_WRITE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")',
+                'XRAY_WRITE_ACTIONS = ("xray:*",)',
+            ),
+        ),
+    ),
+    Mutant(
         "alb-ssh-open",
         "SSH is opened to the world on the load balancer's security group",
         "security-group-no-public-ingress",

@@ -18,6 +18,7 @@ from yarl import URL
 from gateway.breaker import CircuitBreaker, CircuitOpenError, State
 from gateway.metrics import GatewayMetrics
 from gateway.retry import RetryPolicy, is_retryable_error, is_timeout
+from gateway.tracing import circuit_changed, circuit_open_span, client_trace_configs, retry_span
 from stockwiz_runtime.jsonio import loads
 from stockwiz_runtime.problems import ProblemError
 
@@ -66,6 +67,7 @@ class Upstream:
             # The services need no User-Agent, and never compress for the gateway (it forwards no
             # Accept-Encoding): sending neither saves work on every request.
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            trace_configs=client_trace_configs(),
         )
 
     async def close(self) -> None:
@@ -133,6 +135,7 @@ class Upstream:
             self._breaker_changed()
             if self.breaker.state is State.OPEN:
                 log.warning("circuit to %s opened", self.name)
+                circuit_changed(self.name, "opened")
 
     def _record_success(self) -> None:
         before = self.breaker.state
@@ -140,6 +143,7 @@ class Upstream:
         if before is not State.CLOSED:
             self._breaker_changed()
             log.info("circuit to %s closed", self.name)
+            circuit_changed(self.name, "closed")
 
     async def request(
         self,
@@ -156,6 +160,7 @@ class Upstream:
         except CircuitOpenError as exc:
             self._breaker_changed()
             self._count("circuit_open")
+            circuit_open_span(self.name, exc.retry_after_seconds)
             raise self.unavailable(exc.retry_after_seconds) from None
         url = self.url(path_and_query)
         retries = self.retry.retries if self.retry.may_retry(method, "Idempotency-Key" in headers) else 0
@@ -170,7 +175,9 @@ class Upstream:
                     if attempt < retries and is_retryable_error(exc):
                         attempt += 1
                         self.metrics.upstream_retries.labels(self.name).inc()
-                        await asyncio.sleep(self.retry.delay(attempt))
+                        delay = self.retry.delay(attempt)
+                        with retry_span(self.name, attempt, delay, exc):
+                            await asyncio.sleep(delay)
                         continue
                     raise
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -21,6 +22,20 @@ def current_request_id() -> str | None:
     return _request_id
 
 
+def current_trace_id() -> str | None:
+    """The invocation's trace id in the services' form (32 hex digits), from the X-Ray header Lambda sets
+    for each invocation when active tracing is on (`Root=1-5759e988-bd862e3fe1be46a994272793;...`): the
+    X-Ray id `1-<8 hex>-<24 hex>` without its version and dashes. None without tracing."""
+    header = os.environ.get("_X_AMZN_TRACE_ID", "")
+    for part in header.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip() == "Root":
+            pieces = value.strip().split("-")
+            if len(pieces) == 3 and pieces[0] == "1" and len(pieces[1]) == 8 and len(pieces[2]) == 24:
+                return pieces[1] + pieces[2]
+    return None
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -31,6 +46,9 @@ class JsonFormatter(logging.Formatter):
         }
         if _request_id:
             entry["request_id"] = _request_id
+        trace_id = current_trace_id()
+        if trace_id:
+            entry["trace_id"] = trace_id
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(fields)

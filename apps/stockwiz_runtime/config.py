@@ -13,6 +13,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from stockwiz_runtime.tracing import TracingSettings
+
 _SENSITIVE = ("PASSWORD", "TOKEN", "SECRET", "KEY")
 
 
@@ -20,8 +22,8 @@ class ConfigError(Exception):
     """One or more environment variables are invalid; the message names each of them."""
 
 
-class ServiceConfig(BaseModel):
-    """Settings every service shares. Subclasses override `port` and add their own."""
+class ServiceConfig(TracingSettings):
+    """Settings every service shares (tracing's among them). Subclasses override `port` and add their own."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 

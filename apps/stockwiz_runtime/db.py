@@ -46,6 +46,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.util.concurrency import await_only, greenlet_spawn
 
 from stockwiz_runtime.credentials import CredentialsSource, IamAuthToken, PasswordFile
+from stockwiz_runtime.db_tracing import instrument_database
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS, READINESS_CHECKS, SERVICE_NAME
 from stockwiz_runtime.problems import ProblemError
 from stockwiz_runtime.request_context import deadline_passed, time_left
@@ -643,6 +644,8 @@ def database_context(
                 await upgrade(database)
             if seed is not None and settings.seed_demo_data:
                 await seed(database)
+            # Traced from here on: the migrations and the seed above are start-up work, not requests.
+            instrument_database(database.engine)
             app[READINESS_CHECKS]["database"] = database.ping
             app[ERROR_MAPPERS].append(database.problem_for)
             app[METRICS].registry.register(PoolCollector(database))

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from stockwiz_runtime import tracing
 from stockwiz_runtime.request_context import current_request_id
 
 # Defence in depth: no code logs credentials on purpose, but a library quoting a request (aiohttp's parser
@@ -44,6 +45,8 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             entry["request_id"] = request_id
+        if tracing.enabled:
+            tracing.add_trace_ids(entry)
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(fields)

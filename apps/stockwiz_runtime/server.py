@@ -20,6 +20,7 @@ from aiohttp import web
 from stockwiz_runtime.config import ConfigError, ServiceConfig, load_config
 from stockwiz_runtime.logs import configure_logging
 from stockwiz_runtime.protocol import ServiceRunner
+from stockwiz_runtime.tracing import configure_tracing, shutdown_tracing
 
 ConfigT = TypeVar("ConfigT", bound=ServiceConfig)
 log = logging.getLogger("stockwiz.server")
@@ -68,6 +69,7 @@ def serve(
         print(f"{service_name}: {exc}", file=sys.stderr)
         sys.exit(2)
     configure_logging(service_name, config.log_level)
+    configure_tracing(config, service_name)
     try:
         app = build_app(config)
     except ConfigError as exc:
@@ -91,4 +93,5 @@ def serve(
         sys.exit(1)
     finally:
         _stop_loop(loop, main)
+        shutdown_tracing(config.tracing_flush_timeout)
     log.info("stopped")

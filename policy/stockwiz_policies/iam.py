@@ -170,6 +170,42 @@ def _validate_no_admin(args: ResourceValidationArgs, report: ReportViolation) ->
             )
 
 
+# What a tracing collector (the ADOT sidecar's awsxray exporter, Lambda's active tracing) needs to send
+# traces; a stack that samples with X-Ray's own rules adds xray:GetSamplingRules and GetSamplingTargets.
+DEFAULT_XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+def _validate_xray_write_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    granted = list(config_value(args.get_config(), "allowedActions", DEFAULT_XRAY_ACTIONS))
+    allowed = {a.lower() for a in granted}
+    for label, document in policy_documents(args):
+        for statement in statements(document):
+            if not _allows(statement):
+                continue
+            actions = _strings(statement.get("Action"))
+            xray = [a for a in actions if a.lower().startswith("xray:")]
+            if not xray:
+                continue
+            sid = statement.get("Sid")
+            where = f"statement {sid!r}" if sid else "a statement"
+            extra = [a for a in xray if a.lower() not in allowed]
+            if extra:
+                report(
+                    f"The {label} grants {', '.join(extra)} ({where}). A tracing collector only writes "
+                    f"traces: grant exactly {', '.join(granted)}, no wildcard, no reads of other "
+                    "services' traces and no changes to groups, rules or encryption.",
+                    None,
+                )
+            others = [a for a in actions if not a.lower().startswith("xray:")]
+            if others and "*" in _strings(statement.get("Resource")):
+                report(
+                    f"The {label} grants {', '.join(others)} on every resource in the same statement as "
+                    f"X-Ray's actions ({where}). X-Ray's writes need Resource '*'; put them in a statement "
+                    "of their own so nothing else rides on that '*'.",
+                    None,
+                )
+
+
 def _validate_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ROLE:
         return
@@ -340,6 +376,24 @@ POLICIES = [
                     "items": {"type": "string"},
                     "default": DEFAULT_FORBIDDEN_MANAGED,
                     "description": "Managed policy ARNs that may never be attached.",
+                }
+            }
+        ),
+    ),
+    ResourceValidationPolicy(
+        name="iam-xray-write-only",
+        description=(
+            "X-Ray permissions (the tracing collectors') are exactly the write actions, in a statement of "
+            "their own."
+        ),
+        validate=_validate_xray_write_only,
+        config_schema=PolicyConfigSchema(
+            properties={
+                "allowedActions": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "default": DEFAULT_XRAY_ACTIONS,
+                    "description": "The X-Ray actions a policy may grant (add the sampling reads if used).",
                 }
             }
         ),

@@ -72,7 +72,10 @@ class TaskDefinition:
         wanted = {
             d["containerName"] for d in self.container.get("dependsOn", []) if d["condition"] == "SUCCESS"
         }
-        other = {d["condition"] for d in self.container.get("dependsOn", [])} - {"SUCCESS"}
+        # START names the tracing collector sidecar (components/tracing.py), which the tests do not run: the
+        # service then finds nobody at its OTLP endpoint and drops its spans, as in AWS when the collector
+        # is down (logged as export warnings); the service itself must work all the same.
+        other = {d["condition"] for d in self.container.get("dependsOn", [])} - {"SUCCESS", "START"}
         assert not other, f"dependsOn conditions the tests do not model: {other}"
         return [c for c in self.containers if c["name"] in wanted]
 

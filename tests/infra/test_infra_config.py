@@ -44,7 +44,7 @@ def test_every_setting_is_declared_with_a_description_and_the_same_default() -> 
         default: Any = field.default
         expected = list(default) if isinstance(default, tuple) else ("" if default is None else default)
         assert declaration["default"] == expected, name
-        kinds = {bool: "boolean", int: "integer", str: "string", list: "array"}
+        kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
         assert declaration["type"] == kinds[type(expected)], name
 
 

@@ -55,7 +55,7 @@ def test_gateway_reaches_the_backends_it_waits_for(synth: Synthesis) -> None:
     # The same list drives the order, the URLs and the network path: they cannot drift apart.
     gateway = ecs_service(synth, "gateway")
     definition = synth.named("aws:ecs/taskDefinition:TaskDefinition", "gateway-task")
-    [container] = json.loads(definition.inputs["containerDefinitions"])
+    [container] = [c for c in json.loads(definition.inputs["containerDefinitions"]) if c["name"] == "gateway"]
     environment = {item["name"]: item["value"] for item in container["environment"]}
     assert environment["PRODUCT_SERVICE_URL"] == "http://products:8001"
     assert environment["INVENTORY_SERVICE_URL"] == "http://inventory:8002"

@@ -45,6 +45,11 @@ def containers(synth: Synthesis, package: str) -> list[dict[str, Any]]:
     return list(json.loads(task.inputs["containerDefinitions"]))
 
 
+def app_containers(synth: Synthesis, package: str) -> list[dict[str, Any]]:
+    """The containers that run the service's image (the tracing collector sidecar aside)."""
+    return [c for c in containers(synth, package) if c["name"] != "otel-collector"]
+
+
 def service_container(synth: Synthesis, package: str) -> dict[str, Any]:
     [container] = [c for c in containers(synth, package) if c["name"] == package]
     return container
@@ -283,7 +288,7 @@ def test_load_balancer_is_public_and_strict(synth: Synthesis) -> None:
     assert group["targetType"] == "ip" and group["port"] == 8000
     assert group["healthCheck"]["path"] == "/livez" and group["healthCheck"]["matcher"] == "200"
     # Draining matches the services' SHUTDOWN_TIMEOUT and finishes inside the container's stopTimeout.
-    [gateway] = containers(synth, "gateway")
+    gateway = service_container(synth, "gateway")
     shutdown = int({e["name"]: e["value"] for e in gateway["environment"]}["SHUTDOWN_TIMEOUT"])
     assert group["deregistrationDelay"] == shutdown < gateway["stopTimeout"]
 
@@ -340,7 +345,7 @@ def test_services_run_privately_with_rollback_and_service_connect(synth: Synthes
 
 
 def test_gateway_reaches_the_data_services_by_their_service_connect_names(synth: Synthesis) -> None:
-    [gateway] = containers(synth, "gateway")
+    gateway = service_container(synth, "gateway")
     env = {e["name"]: e["value"] for e in gateway["environment"]}
     assert env["PRODUCT_SERVICE_URL"] == "http://products:8001"
     assert env["INVENTORY_SERVICE_URL"] == "http://inventory:8002"
@@ -382,9 +387,9 @@ def test_secrets_arrive_through_secrets_never_environment(synth: Synthesis) -> N
     master_credentials = {"DB_USER": f"{master}:username::", "DB_PASSWORD": f"{master}:password::"}
     # The services hold no database secret at all (IAM tokens); only db-setup gets the master credentials.
     expected = {
-        "gateway": {"gateway": {"API_TOKENS": gateway_secret}},
-        "products": {"db-setup": master_credentials, "products": {}},
-        "inventory": {"db-setup": master_credentials, "inventory": {}},
+        "gateway": {"otel-collector": {}, "gateway": {"API_TOKENS": gateway_secret}},
+        "products": {"otel-collector": {}, "db-setup": master_credentials, "products": {}},
+        "inventory": {"otel-collector": {}, "db-setup": master_credentials, "inventory": {}},
     }
     secret_values = set(tokens(synth).values())
     for name in SERVICES:
@@ -408,8 +413,15 @@ def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthe
             trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
             assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
             assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
-        task_policies = [
-            p for p in synth.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == task_role.id
+        task_policies = {
+            p.name: json.loads(p.inputs["policy"])["Statement"]
+            for p in synth.of_type("aws:iam/rolePolicy:RolePolicy")
+            if p.inputs["role"] == task_role.id
+        }
+        # The tracing collector's: X-Ray's two write actions (which have no resource-level permissions).
+        xray = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        assert task_policies.pop(f"{name}-task-tracing-policy") == [
+            {"Effect": "Allow", "Action": xray, "Resource": "*"}
         ]
         if name == "gateway":
             assert not task_policies
@@ -417,10 +429,9 @@ def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthe
             # IAM database authentication as the services' own database user, on this instance only.
             rds = synth.named("aws:rds/instance:Instance", "database-instance").outputs
             user_arn = f"arn:aws:rds-db:eu-west-1:123456789012:dbuser:{rds['resourceId']}/stockwiz_app"
-            [task_policy] = task_policies
-            assert json.loads(task_policy.inputs["policy"])["Statement"] == [
-                {"Effect": "Allow", "Action": "rds-db:connect", "Resource": user_arn}
-            ]
+            assert task_policies == {
+                f"{name}-task-policy": [{"Effect": "Allow", "Action": "rds-db:connect", "Resource": user_arn}]
+            }
         # A task started before its roles' policies exist could neither pull, read its secrets nor log in.
         service = synth.named(SERVICE, f"{name}-service")
         role_policies = [
@@ -428,7 +439,7 @@ def test_task_and_execution_roles_are_separate_and_least_privilege(synth: Synthe
             for p in synth.of_type("aws:iam/rolePolicy:RolePolicy")
             if p.inputs["role"] in (task_role.id, execution.id)
         ]
-        assert len(role_policies) == (1 if name == "gateway" else 2)
+        assert len(role_policies) == (2 if name == "gateway" else 3)
         assert set(role_policies) <= set(service.depends_on)
         assert not [
             p
@@ -506,7 +517,7 @@ def test_images_are_built_from_apps_and_run_by_digest(synth: Synthesis) -> None:
             ROOT, {k: v for k, v in image.inputs.items() if k not in {"imageName", "registry"}}
         )
         assert image.inputs["imageName"] == f"{repo.outputs['repositoryUrl']}:{content}-g1"
-        for container in containers(synth, name):
+        for container in app_containers(synth, name):
             assert container["image"] == image.outputs["repoDigest"]
             assert container["image"].startswith(repo.outputs["repositoryUrl"] + "@sha256:")
 
@@ -528,7 +539,7 @@ def test_database_is_private_encrypted_and_tls_only(synth: Synthesis) -> None:
     assert params["family"] == "postgres16" and inputs["parameterGroupName"] == params["name"]
     assert inputs["caCertIdentifier"] == "rds-ca-rsa2048-g1"
     for name in ("products", "inventory"):
-        for container in containers(synth, name):
+        for container in app_containers(synth, name):
             env = {e["name"]: e["value"] for e in container["environment"]}
             # The certificate is verified (chain to the RDS CA bundle in the image, and the host name).
             assert env["DB_HOST"] == db.outputs["address"] and env["DB_SSLMODE"] == "verify-full"
@@ -541,11 +552,11 @@ def test_data_services_log_in_as_their_own_role_after_db_setup(synth: Synthesis)
     rds = synth.named("aws:rds/instance:Instance", "database-instance")
     assert rds.inputs["iamDatabaseAuthenticationEnabled"] is True
     for name in ("products", "inventory"):
-        setup, service = containers(synth, name)
+        setup, service = app_containers(synth, name)
         assert setup["name"] == "db-setup" and setup["essential"] is False
         assert setup["command"] == ["python", "-m", "stockwiz_runtime.dbsetup"]
         assert "portMappings" not in setup and "healthCheck" not in setup
-        assert service["dependsOn"] == [{"containerName": "db-setup", "condition": "SUCCESS"}]
+        assert {"containerName": "db-setup", "condition": "SUCCESS"} in service["dependsOn"]
         setup_env = {e["name"]: e["value"] for e in setup["environment"]}
         env = {e["name"]: e["value"] for e in service["environment"]}
         assert env["DB_USER"] == setup_env["DB_APP_USER"] == "stockwiz_app"
@@ -680,7 +691,7 @@ def test_dashboard_shows_traffic_services_database_and_lambda(synth: Synthesis) 
     body = json.loads(
         synth.named("aws:cloudwatch/dashboard:Dashboard", "monitoring-dashboard").inputs["dashboardBody"]
     )
-    metrics = [tuple(m) for w in body["widgets"] for m in w["properties"]["metrics"]]
+    metrics = [tuple(m) for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
     names = {(m[0], m[1]) for m in metrics}
     assert {
         ("AWS/ApplicationELB", "RequestCount"),

@@ -82,7 +82,7 @@ def test_the_validator_catches_what_ecs_would_refuse(dev: Synthesis, register_sh
 
     def errors(mutate: Any) -> str:
         request = json.loads(json.dumps(good))
-        mutate(request["containerDefinitions"][0])
+        mutate(request["containerDefinitions"][-1])  # the service's own container
         report = ParamValidator().validate(request, register_shape)
         return report.generate_report() + "\n".join(enum_errors(request, register_shape))
 

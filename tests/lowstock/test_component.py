@@ -128,6 +128,7 @@ def test_function_role_names_exact_arns(dev: Synthesis) -> None:
         "ReadApiToken": ["secretsmanager:GetSecretValue"],
         "ReadWriteOwnState": ["ssm:GetParameter", "ssm:PutParameter"],
         "SendFailedRuns": ["sqs:SendMessage"],
+        "SendTraces": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
         "ManageVpcNetworkInterfaces": [
             "ec2:AssignPrivateIpAddresses",
             "ec2:CreateNetworkInterface",
@@ -150,8 +151,10 @@ def test_function_role_names_exact_arns(dev: Synthesis) -> None:
     # Describe calls without resource-level permissions, hence "*" (the action list above is exact).
     eni = granted["ManageVpcNetworkInterfaces"][1]
     assert eni["Resource"] == "*" and "Condition" not in eni
+    # Active tracing: X-Ray's write actions have no resource-level permissions either.
+    assert granted["SendTraces"][1]["Resource"] == "*" and "Condition" not in granted["SendTraces"][1]
     stars = [s["Sid"] for s in statements(policy) if any("*" in r for r in resources_of(s))]
-    assert stars == ["WriteOwnLogStreams", "PutLowStockMetrics", "ManageVpcNetworkInterfaces"]
+    assert stars == ["WriteOwnLogStreams", "PutLowStockMetrics", "SendTraces", "ManageVpcNetworkInterfaces"]
     assert all(s["Effect"] == "Allow" and "*" not in str(s["Action"]) for s in statements(policy))
 
 

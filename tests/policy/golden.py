@@ -253,6 +253,21 @@ def _golden() -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:
             },
             {},
         ),
+        # The tracing collector sidecar's: X-Ray's two write actions (no resource-level permissions).
+        "gateway-task-tracing-policy": (
+            "aws:iam/rolePolicy:RolePolicy",
+            {
+                "role": "gateway-task",
+                "policy": policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        "Resource": "*",
+                    }
+                ),
+            },
+            {},
+        ),
         "gateway-cpu-alarm": (
             "aws:cloudwatch/metricAlarm:MetricAlarm",
             {

@@ -8,6 +8,7 @@ import pytest
 
 from tests.policy.conftest import Check
 from tests.policy.golden import PROJECT_TAGS, Stack, policy_document, rules, trust
+from tests.policy.golden import TOPIC as TOPIC_ARN
 
 
 def grant(action: object, resource: object = "*", **extra: object) -> dict[str, object]:
@@ -160,3 +161,72 @@ def test_the_trusted_services_are_configurable(check: Check, stack: Stack) -> No
 def test_roles_for_stockwiz_services_pass(check: Check, stack: Stack, service: str) -> None:
     stack.set("lowstock-role", assumeRolePolicy=trust(service))
     assert check(stack) == []
+
+
+# -- X-Ray: the tracing collectors' permissions -----------------------------------------------------------
+
+
+def xray_policy(*statements: dict[str, object]) -> str:
+    return policy_document(*statements)
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:BatchGetTraces"],  # reads every trace
+        ["xray:*"],
+        ["xray:Put*"],
+        ["xray:PutTraceSegments", "xray:PutEncryptionConfig"],
+        ["xray:GetSamplingRules", "xray:PutTraceSegments"],  # sampling reads only when configured
+    ],
+)
+def test_x_ray_beyond_the_write_actions_is_caught(check: Check, stack: Stack, actions: list[str]) -> None:
+    stack.set("gateway-task-tracing-policy", policy=xray_policy(grant(actions, Sid="Tracing")))
+    # (xray:* is also a whole service on every resource: iam-no-admin-policies says so on its own.)
+    violations = [v for v in check(stack) if v.policy == "iam-xray-write-only"]
+    assert len(violations) == 1
+    assert "'Tracing'" in violations[0].message and "xray:PutTelemetryRecords" in violations[0].message
+
+
+def test_other_actions_riding_on_x_rays_star_are_caught(check: Check, stack: Stack) -> None:
+    actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "ssm:GetParameter"]
+    stack.set("gateway-task-tracing-policy", policy=xray_policy(grant(actions)))
+    violations = check(stack)
+    assert rules(violations) == {"iam-xray-write-only"}
+    assert "ssm:GetParameter" in violations[0].message and "statement of their own" in violations[0].message
+
+
+def test_other_actions_on_named_resources_beside_x_ray_are_fine(check: Check, stack: Stack) -> None:
+    document = xray_policy(
+        grant(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
+        grant("sns:Publish", TOPIC_ARN),
+    )
+    stack.set("gateway-task-tracing-policy", policy=document)
+    assert check(stack) == []
+
+
+def test_x_ray_in_a_roles_inline_policy_is_checked_too(check: Check, stack: Stack) -> None:
+    inline = {"name": "tracing", "policy": xray_policy(grant("xray:BatchGetTraces"))}
+    stack.set("lowstock-role", inlinePolicies=[inline])
+    violations = check(stack)
+    assert rules(violations) == {"iam-xray-write-only"}
+    assert "'tracing'" in violations[0].message
+
+
+def test_a_deny_of_x_ray_is_fine(check: Check, stack: Stack) -> None:
+    deny = {"Effect": "Deny", "Action": "xray:*", "Resource": "*"}
+    stack.set("gateway-task-tracing-policy", policy=xray_policy(grant("xray:PutTraceSegments"), deny))
+    assert check(stack) == []
+
+
+def test_the_sampling_reads_can_be_allowed_per_stack(check: Check, stack: Stack) -> None:
+    actions = [
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    ]
+    stack.set("gateway-task-tracing-policy", policy=xray_policy(grant(actions)))
+    assert rules(check(stack)) == {"iam-xray-write-only"}
+    config = {"iam-xray-write-only": {"allowedActions": actions}}
+    assert check(stack, config=config) == []
