@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
 from aiohttp import web
 
 from gateway.upstream import Upstream
@@ -154,15 +153,9 @@ async def _page(
 ) -> tuple[int, bytes, list[dict[str, Any]]]:
     extra = {"sort": "id"} if export.service == "products" else {}
     url = f"{export.path}?{urlencode({**query, **extra, 'limit': PAGE_SIZE, 'offset': offset})}"
-    response = await upstream.request("GET", url, headers=headers)
-    try:
-        raw = await response.read()
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise upstream.failed(exc) from None
-    finally:
-        response.release()
-    if response.status != 200:
-        return response.status, raw, []
+    status, _, raw = await upstream.get_bytes(url, headers)
+    if status != 200:
+        return status, raw, []
     items = loads(raw)  # Decimal prices: written exactly as the service stores them
     if not isinstance(items, list) or not all(isinstance(item, dict) and "id" in item for item in items):
         raise ProblemError(

@@ -208,6 +208,19 @@ class Upstream:
             return False
         return isinstance(problem, dict) and problem.get("type") == OVERLOADED_TYPE
 
+    async def get_bytes(
+        self, path_and_query: str, headers: Mapping[str, str]
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        """GET a whole answer: (status, response headers, body), the connection released."""
+        response = await self.request("GET", path_and_query, headers=headers)
+        try:
+            raw = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise self.failed(exc) from None
+        finally:
+            response.release()
+        return response.status, response.headers, raw
+
     async def get_json(
         self,
         path_and_query: str,
@@ -216,17 +229,11 @@ class Upstream:
     ) -> tuple[int, CIMultiDictProxy[str], Any]:
         """GET and decode a JSON answer: (status, response headers, decoded body). The default decoder
         keeps prices exact (Decimal); pass orjson.loads for bodies without fractions."""
-        response = await self.request("GET", path_and_query, headers=headers)
-        try:
-            raw = await response.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise self.failed(exc) from None
-        finally:
-            response.release()
+        status, response_headers, raw = await self.get_bytes(path_and_query, headers)
         try:
             data = decode(raw) if raw else None
         except ValueError:
             raise ProblemError(
                 502, f"The {self.name} answered with invalid JSON.", kind="upstream-bad-response"
             ) from None
-        return response.status, response.headers, data
+        return status, response_headers, data
