@@ -58,6 +58,7 @@ database = StockwizDatabase(
         final_snapshot=cfg.final_snapshot,
         log_retention_days=cfg.log_retention_days,
         apply_immediately=cfg.db_apply_immediately,
+        restore_snapshot=cfg.db_restore_snapshot,
     ),
 )
 db = database.connection

@@ -48,6 +48,11 @@ _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# What RestoreDBInstanceFromDBSnapshot takes: a manual snapshot's identifier, an automated one's
+# ("rds:<instance>-<yyyy-mm-dd-hh-mm>"), or the ARN of either (shared from another account).
+_SNAPSHOT = re.compile(
+    r"^((rds:)?[a-zA-Z](-?[a-zA-Z0-9])*|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:(rds:)?[a-zA-Z](-?[a-zA-Z0-9])*)$"
+)
 _LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 _POSTGRES_VERSION = re.compile(r"^\d{2}(\.\d+)?$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -126,6 +131,9 @@ class StackConfig:
     db_apply_immediately: bool = False
     deletion_protection: bool = False
     final_snapshot: bool = False
+    # Create the database from this snapshot (README, "Backup and restore"). Setting or changing it replaces
+    # the database; once set, it stays set (clearing it would replace the database again, empty).
+    db_restore_snapshot: str | None = None
     log_retention_days: int = 7
     alert_emails: tuple[str, ...] = ()
     low_stock_schedule: str = "rate(15 minutes)"
@@ -227,6 +235,9 @@ class StackConfig:
             db_apply_immediately=reader.boolean("dbApplyImmediately", cls.db_apply_immediately),
             deletion_protection=reader.boolean("deletionProtection", cls.deletion_protection),
             final_snapshot=reader.boolean("finalSnapshot", cls.final_snapshot),
+            db_restore_snapshot=reader.optional(
+                "dbRestoreSnapshot", _SNAPSHOT, "an RDS DB snapshot identifier or ARN"
+            ),
             log_retention_days=reader.integer("logRetentionDays", cls.log_retention_days, 1, 3653),
             alert_emails=reader.strings("alertEmails", (), _check_email),
             low_stock_schedule=reader.text(

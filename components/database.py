@@ -57,6 +57,9 @@ class DatabaseArgs:
     log_retention_days: int
     # Apply instance changes (a major version upgrade among them) now instead of in the maintenance window.
     apply_immediately: bool
+    # The snapshot the instance is created from (None: an empty database). The provider replaces the
+    # instance when it changes, so it is a restore: see README, "Backup and restore".
+    restore_snapshot: str | None = None
 
 
 class StockwizDatabase(pulumi.ComponentResource):
@@ -149,6 +152,7 @@ class StockwizDatabase(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=not args.final_snapshot,
             final_snapshot_identifier=f"{physical}-final" if args.final_snapshot else None,
+            snapshot_identifier=args.restore_snapshot,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=False,
             # The services check the server certificate against the RDS global CA bundle in their images

@@ -13,7 +13,8 @@ matched by URN and compared the way the engine and the providers compare them:
 - `ignore_changes` of the new program keeps those inputs' old values, before the provider's Check (as the
   engine does: pulumi-docker still recomputes an ignored `build`'s context digest);
 - a resource whose new URN lists its old one among its aliases is moved, not deleted and created;
-- a change to an input that the provider cannot update in place (REPLACE_ON_CHANGE) is a replacement;
+- a change to an input that the provider cannot update in place is a replacement (the table is
+  tools/pulumi_mocks.py REPLACE_ON_CHANGES, which the update model of the tests uses too);
 - the outputs of a replaced resource, and the digest of a rebuilt image, are unknown until `pulumi up`, so
   every input that depends on them changes too ("known after apply"), as in a real preview.
 
@@ -38,129 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.pulumi_mocks import ROOT, STACKS
+from tools.pulumi_mocks import REPLACE_ON_CHANGES, ROOT, STACKS
 
 IMAGE = "docker:index/image:Image"
 SECRET = "[secret]"
 COMPUTED = "(known after apply)"
-
-# Inputs whose change the provider cannot apply in place (Terraform's ForceNew / RequiresReplace in the
-# bridged terraform-provider-aws resources of pulumi-aws 7, as top-level Pulumi input names), for the types
-# this program declares. "*" means every input (random's resources). Read in the Terraform provider's
-# schemas for the ECS service, the target group and the secret version; the others follow the arguments
-# its documentation marks "Forces new resource". Nested ForceNew fields count as their top-level input.
-# A type missing here is reported as having no known replacement rule, so that a new type is noticed
-# rather than silently treated as updatable; the real `pulumi preview` stays the final word.
-REPLACE_ON_CHANGE: dict[str, frozenset[str]] = {
-    "aws:appautoscaling/policy:Policy": frozenset(
-        {"name", "resourceId", "scalableDimension", "serviceNamespace"}
-    ),
-    "aws:appautoscaling/target:Target": frozenset({"resourceId", "scalableDimension", "serviceNamespace"}),
-    "aws:cloudwatch/dashboard:Dashboard": frozenset({"dashboardName"}),
-    "aws:cloudwatch/logGroup:LogGroup": frozenset({"name", "namePrefix", "logGroupClass"}),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
-    "aws:ec2/eip:Eip": frozenset({"domain", "publicIpv4Pool", "address"}),
-    "aws:ec2/securityGroup:SecurityGroup": frozenset({"name", "namePrefix", "description", "vpcId"}),
-    # The children awsx's VPC creates (tools/awsx_vpc.py models their inputs); the internet gateway moves
-    # between VPCs by detaching and attaching, in place.
-    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"}),
-    "aws:ec2/subnet:Subnet": frozenset(
-        {
-            "vpcId",
-            "cidrBlock",
-            "availabilityZone",
-            "availabilityZoneId",
-            "ipv4IpamPoolId",
-            "ipv4NetmaskLength",
-            "ipv6IpamPoolId",
-            "ipv6Native",
-            "ipv6NetmaskLength",
-            "outpostArn",
-        }
-    ),
-    "aws:ec2/routeTable:RouteTable": frozenset({"vpcId"}),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": frozenset({"subnetId", "gatewayId"}),
-    "aws:ec2/route:Route": frozenset(
-        {"routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"}
-    ),
-    "aws:ec2/natGateway:NatGateway": frozenset(
-        {"allocationId", "subnetId", "connectivityType", "privateIp", "secondaryPrivateIpAddressCount"}
-    ),
-    "aws:ec2/internetGateway:InternetGateway": frozenset(),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": frozenset({"repository"}),
-    "aws:ecr/repository:Repository": frozenset({"name", "encryptionConfigurations"}),
-    "aws:ecs/cluster:Cluster": frozenset({"name"}),
-    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": frozenset({"clusterName"}),
-    "aws:ecs/service:Service": frozenset(
-        {"name", "cluster", "launchType", "iamRole", "schedulingStrategy", "deploymentController"}
-    ),
-    # Every argument but the tags: a task definition revision cannot change, a new one is registered.
-    "aws:ecs/taskDefinition:TaskDefinition": frozenset(
-        {
-            "containerDefinitions",
-            "cpu",
-            "memory",
-            "family",
-            "executionRoleArn",
-            "taskRoleArn",
-            "networkMode",
-            "requiresCompatibilities",
-            "runtimePlatform",
-            "volumes",
-            "placementConstraints",
-            "proxyConfiguration",
-            "ephemeralStorage",
-            "ipcMode",
-            "pidMode",
-            "inferenceAccelerators",
-        }
-    ),
-    "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),
-    "aws:iam/rolePolicy:RolePolicy": frozenset({"name", "namePrefix", "role"}),
-    "aws:lambda/function:Function": frozenset({"name", "packageType"}),
-    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": frozenset(
-        {"functionName", "qualifier"}
-    ),
-    "aws:lb/listener:Listener": frozenset({"loadBalancerArn"}),
-    "aws:lb/listenerRule:ListenerRule": frozenset({"listenerArn"}),
-    "aws:lb/loadBalancer:LoadBalancer": frozenset(
-        {"name", "namePrefix", "internal", "loadBalancerType", "customerOwnedIpv4Pool"}
-    ),
-    "aws:lb/targetGroup:TargetGroup": frozenset(
-        {"name", "namePrefix", "port", "protocol", "protocolVersion", "vpcId", "targetType", "ipAddressType"}
-    ),
-    "aws:rds/instance:Instance": frozenset(
-        {
-            "identifier",
-            "identifierPrefix",
-            "engine",
-            "dbName",
-            "username",
-            "storageEncrypted",
-            "kmsKeyId",
-            "availabilityZone",
-            "characterSetName",
-            "ncharCharacterSetName",
-            "timezone",
-        }
-    ),
-    "aws:rds/parameterGroup:ParameterGroup": frozenset({"name", "namePrefix", "family", "description"}),
-    "aws:rds/subnetGroup:SubnetGroup": frozenset({"name", "namePrefix"}),
-    "aws:route53/record:Record": frozenset({"zoneId", "name"}),
-    "aws:scheduler/schedule:Schedule": frozenset({"name", "namePrefix", "groupName"}),
-    "aws:secretsmanager/secret:Secret": frozenset({"name", "namePrefix"}),
-    "aws:secretsmanager/secretVersion:SecretVersion": frozenset({"secretId", "secretString", "secretBinary"}),
-    "aws:servicediscovery/httpNamespace:HttpNamespace": frozenset({"name"}),
-    "aws:sns/topic:Topic": frozenset({"name", "namePrefix", "fifoTopic"}),
-    "aws:sns/topicSubscription:TopicSubscription": frozenset({"topicArn", "protocol", "endpoint"}),
-    "aws:sqs/queue:Queue": frozenset({"name", "namePrefix", "fifoQueue"}),
-    "aws:ssm/parameter:Parameter": frozenset({"name"}),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": frozenset({"securityGroupId"}),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": frozenset({"securityGroupId"}),
-    # pulumi-docker's Diff reports every change as an update: a rebuild and a push, never a replacement.
-    IMAGE: frozenset(),
-    "random:index/randomPassword:RandomPassword": frozenset({"*"}),
-}
 
 
 @dataclass
@@ -393,10 +276,10 @@ def _compare_one(
                 changed[path] = (x, y)
     if not changed_keys:
         return None
-    rules = REPLACE_ON_CHANGE.get(new["type"])
+    rules = REPLACE_ON_CHANGES.get(new["type"])
     note = ""
     if rules is None:
-        note = "no replacement rule known for this type (tools/diff.py REPLACE_ON_CHANGE)"
+        note = "no replacement rule known for this type (tools/pulumi_mocks.py REPLACE_ON_CHANGES)"
         forcing: list[str] = []
     elif "*" in rules:
         forcing = sorted(changed_keys)

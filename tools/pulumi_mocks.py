@@ -231,19 +231,35 @@ UNIQUE_NAMES: Final[Mapping[str, NameRule]] = {
 # every input. A type missing here fails the model loudly, like an unmocked invoke.
 _TASK_DEFINITION_INPUTS = (
     "family containerDefinitions cpu memory executionRoleArn taskRoleArn networkMode volumes "
-    "runtimePlatform requiresCompatibilities ephemeralStorage pidMode ipcMode placementConstraints"
+    "runtimePlatform requiresCompatibilities ephemeralStorage pidMode ipcMode placementConstraints "
+    "inferenceAccelerators proxyConfiguration"
 )
 REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
     typ: frozenset(keys.split())
     for typ, keys in {
         "aws:ec2/securityGroup:SecurityGroup": "name namePrefix description vpcId",
+        # awsx's VPC children (tools/awsx_vpc.py models what awsx declares).
+        "aws:ec2/vpc:Vpc": "cidrBlock ipv4IpamPoolId ipv4NetmaskLength",
+        "aws:ec2/subnet:Subnet": (
+            "availabilityZone availabilityZoneId cidrBlock ipv4IpamPoolId ipv4NetmaskLength ipv6IpamPoolId "
+            "ipv6Native ipv6NetmaskLength outpostArn vpcId"
+        ),
+        "aws:ec2/routeTable:RouteTable": "vpcId",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation": "gatewayId subnetId",
+        "aws:ec2/route:Route": (
+            "destinationCidrBlock destinationIpv6CidrBlock destinationPrefixListId routeTableId"
+        ),
+        "aws:ec2/natGateway:NatGateway": (
+            "allocationId connectivityType privateIp secondaryPrivateIpAddressCount subnetId"
+        ),
+        "aws:ec2/internetGateway:InternetGateway": "",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "securityGroupId",
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "securityGroupId",
-        "aws:ec2/eip:Eip": "domain",
+        "aws:ec2/eip:Eip": "domain address publicIpv4Pool",
         "aws:lb/targetGroup:TargetGroup": (
             "name namePrefix port protocol protocolVersion targetType vpcId ipAddressType"
         ),
-        "aws:lb/loadBalancer:LoadBalancer": "name namePrefix internal loadBalancerType",
+        "aws:lb/loadBalancer:LoadBalancer": "name namePrefix internal loadBalancerType customerOwnedIpv4Pool",
         "aws:lb/listener:Listener": "loadBalancerArn",
         # priority is not: the provider moves a rule with SetRulePriorities (elbv2/listener_rule.go).
         "aws:lb/listenerRule:ListenerRule": "listenerArn",
@@ -262,16 +278,16 @@ REPLACE_ON_CHANGES: Final[Mapping[str, frozenset[str]]] = {
         "aws:ecr/lifecyclePolicy:LifecyclePolicy": "repository",
         "aws:ecs/cluster:Cluster": "name",
         "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "clusterName",
-        "aws:ecs/service:Service": "name cluster launchType schedulingStrategy iamRole",
+        "aws:ecs/service:Service": "name cluster launchType schedulingStrategy iamRole deploymentController",
         "aws:ecs/taskDefinition:TaskDefinition": _TASK_DEFINITION_INPUTS,
         "aws:appautoscaling/target:Target": "resourceId scalableDimension serviceNamespace",
         "aws:appautoscaling/policy:Policy": "name resourceId scalableDimension serviceNamespace",
         "aws:iam/role:Role": "name namePrefix path",
         "aws:iam/rolePolicy:RolePolicy": "name namePrefix role",
         "aws:secretsmanager/secret:Secret": "name namePrefix",
-        "aws:secretsmanager/secretVersion:SecretVersion": "secretId secretString",
+        "aws:secretsmanager/secretVersion:SecretVersion": "secretId secretString secretBinary",
         "aws:sqs/queue:Queue": "name namePrefix fifoQueue",
-        "aws:lambda/function:Function": "name",
+        "aws:lambda/function:Function": "name packageType",
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "functionName qualifier",
         "aws:scheduler/schedule:Schedule": "name namePrefix groupName",
         "aws:ssm/parameter:Parameter": "name dataType",
@@ -318,6 +334,7 @@ class _Registration:
     urn: str
     delete_before_replace: bool
     replace_on_changes: tuple[str, ...]
+    protect: bool = False
 
 
 RDS_CREATED_LOG_GROUP = "RDS itself, outside Pulumi (pulumi import it first)"
@@ -419,6 +436,12 @@ class UpdateModel:
         self.steps[urn] = step
         self.salts[urn] = salt
         if old is not None and step == "replace":
+            if old.protect and registration.protect:
+                # pkg/resource/deploy/step_generator.go: the engine replaces a protected resource only in
+                # the update that also takes its `protect` off (it checks the old state and the new goal).
+                self.refusals.append(
+                    f"{urn}: unable to replace resource as it is currently marked for protection"
+                )
             if registration.delete_before_replace:
                 self._delete(old, before_replacement=True)
             else:
@@ -548,6 +571,13 @@ class UpdateModel:
         return found
 
     def _delete(self, resource: SynthResource, *, before_replacement: bool) -> None:
+        if resource.type == "aws:rds/instance:Instance" and resource.inputs.get("deletionProtection"):
+            # The provider deletes with the state's arguments, so turning deletion protection off in the
+            # same update does not help: DeleteDBInstance meets the flag still on.
+            self.refusals.append(
+                f"{resource.urn}: InvalidParameterCombination: Cannot delete protected DB Instance, please "
+                "disable deletion protection and try again"
+            )
         if resource.type in REFUSED_WHILE_IN_USE:
             users = self._users(resource, prior_only=before_replacement)
             if before_replacement:
@@ -572,6 +602,12 @@ class UpdateModel:
         # Resources the program no longer declares go, their dependents first, so among themselves they
         # never hold each other up.
         removed = [old for urn, old in self.prior.items() if urn not in registered]
+        for old in removed:
+            if old.protect:
+                # DeleteStep.Apply (pkg/resource/deploy/step.go) refuses from the old state's flag.
+                self.refusals.append(
+                    f"{old.urn}: unable to delete resource as it is currently marked for protection"
+                )
         self.deleted.update(old.urn for old in removed)
         for old in removed:
             self.steps[old.urn] = "delete"
@@ -953,7 +989,10 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
         assert isinstance(mocks, StockwizMocks)
         if request.custom and request.type.split(":")[0] in ("aws", "random", "docker"):
             mocks.registration = _Registration(
-                urn, bool(request.deleteBeforeReplace), tuple(request.replaceOnChanges)
+                urn,
+                bool(request.deleteBeforeReplace),
+                tuple(request.replaceOnChanges),
+                bool(request.protect),
             )
         try:
             response = super().RegisterResource(request)

@@ -16,7 +16,7 @@ import pytest
 
 from tools import diff as diff_tool
 from tools.diff import COMPUTED, IMAGE, SECRET, Change, compare, pushed_by, synthesize_tree
-from tools.pulumi_mocks import ROOT
+from tools.pulumi_mocks import REPLACE_ON_CHANGES, ROOT
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -281,7 +281,7 @@ def test_a_type_without_known_replacement_rules_is_flagged() -> None:
 def test_every_resource_type_of_both_stacks_has_replacement_rules(synths: dict[str, Any]) -> None:
     # awsx's VPC children included: the mocks model their inputs (tools/awsx_vpc.py), so they are diffed.
     types = {r.type for synthesis in synths.values() for r in synthesis.resources if r.custom}
-    assert types - set(diff_tool.REPLACE_ON_CHANGE) == set()
+    assert types - set(REPLACE_ON_CHANGES) == set()
 
 
 def test_a_new_vpc_cidr_replaces_what_awsx_creates_in_the_vpc(
