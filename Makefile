@@ -41,10 +41,10 @@ run: $(RUN_STAMP) ## run all three services on 127.0.0.1:8000/8001/8002 (GATEWAY
 	$(PY) -m tools.devrun --gateway-port $(GATEWAY_PORT) --products-port $(PRODUCTS_PORT) \
 		--inventory-port $(INVENTORY_PORT)
 
-lint: $(STAMP) ## ruff and mypy over apps/, components/, policy/
+lint: $(STAMP) ## ruff, and strict mypy over everything (apps, components, policy, tests, tools, bootstrap)
 	$(BIN)/ruff check apps components policy tests tools bootstrap __main__.py
 	$(BIN)/ruff format --check apps components policy tests tools bootstrap __main__.py
-	$(BIN)/mypy apps/stockwiz_runtime apps/products apps/inventory apps/gateway apps/lowstock components policy
+	$(BIN)/mypy apps/stockwiz_runtime apps/products apps/inventory apps/gateway apps/lowstock components policy tests tools bootstrap
 	$(PY) -m tools.image_locks --check
 
 fmt: $(STAMP) ## reformat and fix what ruff can

@@ -138,7 +138,7 @@ def _assets_by_content(value: Any, root: Path) -> Any:
 
 def checked_inputs(resource: Mapping[str, Any], root: Path) -> dict[str, Any]:
     """The inputs the provider's Diff compares, after its Check."""
-    inputs = _assets_by_content(dict(resource["inputs"]), root)
+    inputs: dict[str, Any] = _assets_by_content(dict(resource["inputs"]), root)
     if resource["type"] == IMAGE and "build" in inputs:
         from components.image_tag import provider_build_inputs
 
@@ -152,7 +152,7 @@ def _keep_ignored(
     old: Mapping[str, Any], new: Mapping[str, Any], ignore_changes: Sequence[str]
 ) -> dict[str, Any]:
     """`new` with the old value (or absence) at every ignore_changes path (dotted property paths)."""
-    result = json.loads(json.dumps(new))
+    result: dict[str, Any] = json.loads(json.dumps(new))
     for path in ignore_changes:
         if "[" in path or "*" in path or '"' in path:
             raise NotImplementedError(f"ignore_changes path {path!r} is not modelled by tools/diff.py")

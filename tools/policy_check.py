@@ -143,7 +143,7 @@ def load_policy_config(path: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def _struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
+    return dict(json_format.MessageToDict(message))
 
 
 def _apply_config(

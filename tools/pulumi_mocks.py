@@ -995,7 +995,8 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
                 bool(request.protect),
             )
         try:
-            response = super().RegisterResource(request)
+            # MockMonitor's gRPC methods are untyped.
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         finally:
             mocks.registration = None
         inputs, secret_inputs = _plain(rpc.deserialize_properties(request.object), self.urn_by_name)
@@ -1047,7 +1048,7 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
         if resource is not None and resource.type != "pulumi:pulumi:Stack":
             outputs, _ = _plain(rpc.deserialize_properties(request.outputs))
             self.recorder.resources[request.urn] = replace(resource, outputs=outputs)
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 def _plain(value: Any, urns: Mapping[tuple[str, str], str] | None = None) -> tuple[Any, set[str]]:
@@ -1193,7 +1194,7 @@ class Synthesis:
 
 
 @contextmanager
-def _fresh_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+def fresh_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     previous: asyncio.AbstractEventLoop | None
     try:
         previous = asyncio.get_event_loop_policy().get_event_loop()
@@ -1260,7 +1261,7 @@ def run_program(
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
-    with _fresh_runtime(loop), _deep_stack():
+    with fresh_runtime(loop), _deep_stack():
         set_all_config(config)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         stack_root = pulumi_settings.get_root_resource()

@@ -455,11 +455,12 @@ class Database:
         if self.is_sqlite:
             # SQLite's autocommit mode is the driver's, which our own BEGIN handling replaces.
             async with self.read() as conn:
-                return (await conn.execute(statement, parameters)).mappings().all()
+                found: Sequence[Row] = (await conn.execute(statement, parameters)).mappings().all()
+                return found
         async with self._connect(self._autocommit) as conn:
-            rows = (await conn.execute(statement, parameters)).mappings().all()
+            found = (await conn.execute(statement, parameters)).mappings().all()
         self.available()
-        return rows
+        return found
 
     async def fetch_one(self, query: ReadQuery, **parameters: Any) -> Row | None:
         rows = await self.fetch(query, **parameters)

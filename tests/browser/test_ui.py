@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 from tests.browser.conftest import (
     SCREENSHOTS,
@@ -125,7 +125,7 @@ def test_the_ui_fits_a_phone(browser: Browser, stack: tuple[Backends, ServicePro
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
 def test_the_api_docs_page_shows_every_operation_with_examples(
-    browser: Browser, stack: tuple[Backends, ServiceProcess], viewport: dict[str, int]
+    browser: Browser, stack: tuple[Backends, ServiceProcess], viewport: ViewportSize
 ) -> None:
     _, gateway = stack
     page = browser.new_page(viewport=viewport)

@@ -5,6 +5,7 @@ The policies are pure functions; the program runs under Pulumi's mocks (no engin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 import sys
@@ -15,6 +16,8 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.runtime import config as pulumi_config
+
+from tools.pulumi_mocks import fresh_runtime
 
 PROGRAM_DIR = Path(__file__).resolve().parents[2] / "bootstrap" / "oidc"
 sys.path.insert(0, str(PROGRAM_DIR))
@@ -107,21 +110,25 @@ def program_config() -> Iterator[dict[str, str]]:
 
 def run_program(config: dict[str, str]) -> RecordingMocks:
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="stockwiz-github-oidc", stack="test", preview=False)
-    pulumi_config.set_all_config(config)
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi's decorator is untyped
     def program() -> None:
         runpy.run_path(str(PROGRAM_DIR / "__main__.py"))
 
-    program()
+    # A loop of its own, as every synthesis has (tools/pulumi_mocks.fresh_runtime): an earlier asyncio
+    # test may have left the thread without a current loop, and set_mocks already registers the stack.
+    with fresh_runtime(asyncio.new_event_loop()):
+        pulumi.runtime.set_mocks(mocks, project="stockwiz-github-oidc", stack="test", preview=False)
+        pulumi_config.set_all_config(config)
+        program()
     return mocks
 
 
 def trust_of(mocks: RecordingMocks, role: str) -> dict[str, Any]:
     typ, inputs = mocks.resources[role]
     assert typ == "aws:iam/role:Role"
-    return json.loads(inputs["assumeRolePolicy"])
+    policy: dict[str, Any] = json.loads(inputs["assumeRolePolicy"])
+    return policy
 
 
 def test_program_creates_provider_preview_role_and_one_role_per_environment(

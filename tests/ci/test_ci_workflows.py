@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,7 @@ def test_ci_triggers_and_superseded_runs_cancelled() -> None:
     assert "github.ref" in concurrency["group"] and "pull_request" in concurrency["group"]
 
 
-def _run_lines(job: dict) -> list[str]:
+def _run_lines(job: dict[str, Any]) -> list[str]:
     return [line.strip() for step in steps(job) if "run" in step for line in str(step["run"]).splitlines()]
 
 
@@ -254,7 +255,7 @@ def test_prod_deploys_tags_and_manual_runs_behind_the_environment_gate() -> None
     assert up["with"]["stack-name"].endswith("/stockwiz/prod")
 
 
-def _step_running(job: dict, command: str) -> int:
+def _step_running(job: dict[str, Any], command: str) -> int:
     (index,) = [i for i, s in enumerate(steps(job)) if command in str(s.get("run", ""))]
     return index
 

@@ -36,7 +36,8 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+    services: dict[str, dict[str, Any]] = compose["services"]
+    return services
 
 
 def seconds(duration: str) -> float:

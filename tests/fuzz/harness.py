@@ -12,6 +12,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
@@ -39,7 +40,7 @@ FUZZ_CONFIG = SchemathesisConfig.from_dict(
 )
 
 
-def load_schema(document: dict[str, Any]) -> Any:
+def load_schema(document: dict[str, Any]) -> OpenApiSchema:
     return schemathesis.openapi.from_dict(document, config=FUZZ_CONFIG)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -21,5 +22,5 @@ def products_service(
 
 @schema.parametrize()
 @FUZZ_SETTINGS
-def test_products_api_conforms(case: schemathesis.Case, products_service: ServiceProcess) -> None:
+def test_products_api_conforms(case: schemathesis.Case[Any], products_service: ServiceProcess) -> None:
     case.call_and_validate(base_url=products_service.url)

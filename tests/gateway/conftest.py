@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ class Backends:
     database_url: str
 
 
-def start_backends(database_url: str, log_dir: Path) -> Iterator[Backends]:
+def start_backends(database_url: str, log_dir: Path) -> Generator[Backends, None, None]:
     env = {"DATABASE_URL": database_url, "CHAOS_ENABLED": "true"}
     # Products first: it creates the product table the inventory's foreign key points at.
     products = start_service("products", log_dir, env=env)

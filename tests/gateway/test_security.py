@@ -303,9 +303,10 @@ def hostile_app() -> web.Application:
 
     async def answer(request: web.Request) -> web.Response:
         path = request.path
-        status, body = 200, {}
+        status = 200
+        body: object = {}
         if path == "/products":
-            body = [{"id": 1, "name": "x"}]  # type: ignore[assignment]
+            body = [{"id": 1, "name": "x"}]
         elif path == "/products/1":
             body = {"id": 1, "name": "x"}
         elif path == "/products/2":

@@ -152,7 +152,7 @@ def test_synth_json_and_config_errors(
     assert resources[0]["type"] == "pulumi:pulumi:Stack"
     assert {"type", "name", "urn", "parent", "inputs", "outputs"} <= set(resources[1])
 
-    real = synth_tool.synthesize_stack
+    real = synthesize_stack
     monkeypatch.setattr(synth_tool, "synthesize_stack", lambda stack: real(stack, {"stockwiz:taskCpu": 3}))
     assert synth_tool.main(["--stack", "dev"]) == 2
     assert "stockwiz:taskCpu" in capsys.readouterr().err

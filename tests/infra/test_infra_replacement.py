@@ -182,7 +182,7 @@ def test_the_first_deploy_after_the_naming_change_replaces_only_the_renamed_grou
     groups, the target group and the parameter group get their new names once, without a collision."""
 
     def with_fixed_name(original: type) -> type:
-        class Fixed(original):
+        class Fixed(original):  # type: ignore[misc]  # a resource class chosen at run time
             def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
                 prefix = kwargs.pop("name_prefix", None)
                 kwargs["name"] = (prefix or f"stockwiz-{resource_name}-").rstrip("-")

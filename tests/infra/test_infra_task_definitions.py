@@ -84,7 +84,7 @@ def test_the_validator_catches_what_ecs_would_refuse(dev: Synthesis, register_sh
         request = json.loads(json.dumps(good))
         mutate(request["containerDefinitions"][-1])  # the service's own container
         report = ParamValidator().validate(request, register_shape)
-        return report.generate_report() + "\n".join(enum_errors(request, register_shape))
+        return str(report.generate_report()) + "\n".join(enum_errors(request, register_shape))
 
     assert "Unknown parameter" in errors(lambda c: c.update(readOnlyRootFilesystem=True))
     assert "Invalid type" in errors(lambda c: c.update(stopTimeout="30"))

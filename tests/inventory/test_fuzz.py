@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -65,5 +66,5 @@ def inventory_service(
 
 @schema.parametrize()
 @FUZZ_SETTINGS
-def test_inventory_api_conforms(case: schemathesis.Case, inventory_service: ServiceProcess) -> None:
+def test_inventory_api_conforms(case: schemathesis.Case[Any], inventory_service: ServiceProcess) -> None:
     case.call_and_validate(base_url=inventory_service.url)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from lowstock import handler as lowstock_handler
+from lowstock import logs as lowstock_logs
 from lowstock.gateway import ApiError
 from tests.lowstock.conftest import LOCK, STATE, AwsWorld, new_context
 from tests.lowstock.fakes import FakeGateway, record
@@ -233,8 +234,8 @@ def test_next_link_to_another_origin_is_refused(invoke: Invoke, aws: AwsWorld, g
 
 def test_logs_are_json_lines(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
-    configure = lowstock_handler.logs.configure
-    monkeypatch.setattr(lowstock_handler.logs, "configure", lambda level: configure(level, stream))
+    configure = lowstock_logs.configure
+    monkeypatch.setattr(lowstock_logs, "configure", lambda level: configure(level, stream))
 
     invoke()
 

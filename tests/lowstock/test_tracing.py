@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from lowstock import handler as lowstock_handler
 from lowstock import logs
 
 Invoke = Callable[..., dict[str, Any]]
@@ -30,8 +29,8 @@ TRACE_ID = "5759e988bd862e3fe1be46a994272793"
 @pytest.fixture
 def log_stream(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     stream = io.StringIO()
-    configure = lowstock_handler.logs.configure
-    monkeypatch.setattr(lowstock_handler.logs, "configure", lambda level: configure(level, stream))
+    configure = logs.configure
+    monkeypatch.setattr(logs, "configure", lambda level: configure(level, stream))
     return stream
 
 

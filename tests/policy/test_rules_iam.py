@@ -216,7 +216,7 @@ def test_x_ray_in_a_roles_inline_policy_is_checked_too(check: Check, stack: Stac
 
 
 def test_a_deny_of_x_ray_is_fine(check: Check, stack: Stack) -> None:
-    deny = {"Effect": "Deny", "Action": "xray:*", "Resource": "*"}
+    deny: dict[str, object] = {"Effect": "Deny", "Action": "xray:*", "Resource": "*"}
     stack.set("gateway-task-tracing-policy", policy=xray_policy(grant("xray:PutTraceSegments"), deny))
     assert check(stack) == []
 

@@ -86,7 +86,7 @@ def test_the_rds_global_bundle_is_in_the_runtime_and_its_image() -> None:
     names = {c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value for c in certificates}
     # The root of the CA the program sets on the instance (rds-ca-rsa2048-g1), in the stacks' region.
     assert "Amazon RDS eu-west-1 Root CA RSA2048 G1" in names
-    assert all(name.startswith("Amazon RDS ") and " Root CA " in name for name in names)
+    assert all(str(name).startswith("Amazon RDS ") and " Root CA " in str(name) for name in names)
     assert len(certificates) >= 90  # every region's RSA2048, RSA4096 and ECC384 roots
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=365)
     for certificate in certificates:

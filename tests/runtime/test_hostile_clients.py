@@ -107,7 +107,7 @@ def closed_by_peer(sock: socket.socket) -> bool:
 
 AUTH = f"Authorization: Bearer {SECRET_TOKEN}"
 COOKIE = f"Cookie: session={SECRET_COOKIE}"
-MALFORMED = {
+MALFORMED: dict[str, str | bytes] = {
     "bare LF line endings": f"GET /api/products HTTP/1.1\nHost: x\n{AUTH}\n{COOKIE}\n\n".encode(),
     "a space in a header name": f"GET /api/products HTTP/1.1\r\n{AUTH}\r\n{COOKIE}\r\nBad Name: 1\r\n\r\n",
     "a bad method": f"G@T /api/products HTTP/1.1\r\n{AUTH}\r\n{COOKIE}\r\n\r\n",

@@ -62,6 +62,7 @@ def test_every_operation_has_a_unique_operation_id(name: str) -> None:
     assert [where for op_id, where in ids if not op_id] == []
     seen: dict[str, str] = {}
     for op_id, where in ids:
+        assert isinstance(op_id, str), where
         assert op_id not in seen, f"{op_id} names both {seen[op_id]} and {where}"
         seen[op_id] = where
     assert len(seen) >= 10
