@@ -73,7 +73,7 @@ class StockwizDatabase(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("stockwiz:index:StockwizDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        physical = f"stockwiz-db-{args.stack}"
+        physical = instance_identifier(args.stack)
         major = args.engine_version.split(".")[0]
 
         # No rules yet: nothing reaches the database until a service is admitted (admit()). The provider
@@ -215,6 +215,12 @@ class StockwizDatabase(pulumi.ComponentResource):
             referenced_security_group_id=security_group_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def instance_identifier(stack: str) -> str:
+    """The instance's fixed identifier: alarms, the dashboard, RDS's log groups and
+    tools/db_pitr_snapshot.py know the database by it."""
+    return f"stockwiz-db-{stack}"
 
 
 def db_user_arn(instance_arn: str, resource_id: str, user: str) -> str:

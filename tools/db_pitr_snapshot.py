@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+
+from components.database import instance_identifier
 
 # Waiters poll every 30 s (RDS's own default pace) for up to 2 hours.
 WAIT = {"Delay": 30, "MaxAttempts": 240}
@@ -46,11 +48,6 @@ class Plan:
     side_instance: str
     snapshot: str
     time: datetime
-
-
-def instance_identifier(stack: str) -> str:
-    """The stack's database (components/database.py names it so)."""
-    return f"stockwiz-db-{stack}"
 
 
 def parse_time(text: str) -> datetime:
@@ -74,10 +71,10 @@ def plan(stack: str, time: datetime) -> Plan:
     return Plan(source=source, side_instance=name, snapshot=name, time=time)
 
 
-def restore_window(rds: Any, source: str) -> tuple[datetime, datetime]:
-    """The earliest and latest time the instance can be restored to."""
-    instances = rds.describe_db_instances(DBInstanceIdentifier=source)["DBInstances"]
-    latest = instances[0].get("LatestRestorableTime")
+def restore_window(rds: Any, instance: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """The earliest and latest time `instance` (a DescribeDBInstances item) can be restored to."""
+    source = instance["DBInstanceIdentifier"]
+    latest = instance.get("LatestRestorableTime")
     backups = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=source).get(
         "DBInstanceAutomatedBackups", []
     )
@@ -98,13 +95,13 @@ def restore_window(rds: Any, source: str) -> tuple[datetime, datetime]:
 
 def run(rds: Any, target: Plan, say: Callable[[str], None], wait: dict[str, int] = WAIT) -> None:
     """Steps 1 to 4 above; raises RestoreRefused (nothing created) or the AWS error of a failed step."""
-    earliest, latest = restore_window(rds, target.source)
+    source = rds.describe_db_instances(DBInstanceIdentifier=target.source)["DBInstances"][0]
+    earliest, latest = restore_window(rds, source)
     if not earliest <= target.time <= latest:
         raise RestoreRefused(
             f"{target.time:%Y-%m-%d %H:%M:%S} UTC is outside {target.source}'s restore window, "
             f"{earliest:%Y-%m-%d %H:%M:%S} to {latest:%Y-%m-%d %H:%M:%S} UTC"
         )
-    source = rds.describe_db_instances(DBInstanceIdentifier=target.source)["DBInstances"][0]
     say(f"restoring {target.source} as of {target.time:%Y-%m-%d %H:%M:%S} UTC into {target.side_instance}")
     rds.restore_db_instance_to_point_in_time(
         SourceDBInstanceIdentifier=target.source,

@@ -12,16 +12,16 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from playwright.sync_api import Page, ViewportSize, sync_playwright
+
+from tests.support.processes import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
@@ -35,23 +35,6 @@ VIEWS = [
     ("product", "#/product/{product}", "#view-product h1, #view-product h2"),
     ("low-stock", "#/low-stock", "#view-low-stock"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer 200")
 
 
 def first_stocked_product(gateway: str) -> int:
@@ -101,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_for(f"{gateway}/readyz", time.monotonic() + 90)
+            # Fails at once, not after the timeout, if `make run` itself stops (a port taken, say).
+            wait_ready(gateway, app, timeout=90)
             product = first_stocked_product(gateway)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])

@@ -59,9 +59,7 @@ def expect_window(stubber: Stubber) -> None:
 
 
 def expect_restore(stubber: Stubber) -> None:
-    stubber.add_response(
-        "describe_db_instances", {"DBInstances": [INSTANCE]}, {"DBInstanceIdentifier": SOURCE}
-    )
+    # The instance was described once, for the window; its settings are reused for the restore.
     stubber.add_response(
         "restore_db_instance_to_point_in_time",
         {"DBInstance": {"DBInstanceIdentifier": SIDE, "DBInstanceStatus": "creating"}},
