@@ -90,7 +90,9 @@
   // in one tab does so in all of them. Once every StockWiz tab is closed, the token is gone.
   const channel = "BroadcastChannel" in window ? new BroadcastChannel("stockwiz.session") : null;
   const NEEDS_TOKEN = "This StockWiz asks everyone for a sign-in token. Enter yours.";
-  const session = { authRequired: false, prompt: null };
+  // declined: the user dismissed the prompt. Requests already in flight then answer 401 one by one;
+  // they must not open the prompt again behind the user's back (only "Sign in" does).
+  const session = { authRequired: false, prompt: null, declined: false };
 
   const currentToken = () => sessionStorage.getItem(TOKEN_KEY);
 
@@ -163,6 +165,7 @@
       form.elements.token.value = "";
       dialog.addEventListener("close", () => {
         session.prompt = null;
+        session.declined = !currentToken();
         resolve(currentToken());
       }, { once: true });
       dialog.showModal();
@@ -196,7 +199,7 @@
       if (response.status === 401) {
         session.authRequired = true;
         const reason = token ? "That token was not accepted. Check it and enter it again." : NEEDS_TOKEN;
-        const next = await askForToken(reason);
+        const next = !token && session.declined ? null : await askForToken(reason);
         if (next && next !== token) continue;
         // Dismissed: say so in the shop's words, not the API's.
         signedOut(NOT_SIGNED_IN);
@@ -850,7 +853,10 @@
     $("reorder-form").addEventListener("submit", saveReorder);
     $("reorder-cancel").addEventListener("click", () => $("reorder-dialog").close());
     $("error-close").addEventListener("click", () => { $("error").hidden = true; });
-    const signIn = () => askForToken(NEEDS_TOKEN).then((token) => { if (token) reload(); });
+    const signIn = () => {
+      session.declined = false;
+      return askForToken(NEEDS_TOKEN).then((token) => { if (token) reload(); });
+    };
     $("sign-in").addEventListener("click", signIn);
     $("signed-out-sign-in").addEventListener("click", signIn);
     $("sign-out").addEventListener("click", () => signOut());
