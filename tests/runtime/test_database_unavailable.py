@@ -29,6 +29,8 @@ from tests.gateway.conftest import gateway_config
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
 
+pytestmark = pytest.mark.postgres  # its own PostgreSQL databases, roles or servers
+
 UNAVAILABLE = "urn:stockwiz:problem:database-unavailable"
 
 

@@ -30,6 +30,8 @@ from stockwiz_runtime.migrations import upgrade
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import REPO, start_service
 
+pytestmark = pytest.mark.postgres  # its own PostgreSQL databases, roles or servers
+
 
 @dataclass(frozen=True)
 class Roles:
