@@ -43,6 +43,8 @@ products = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("sku", sa.String(64)),
     sa.Column("archived", sa.Boolean, nullable=False),
+    # For the stock value (inventory.valuation); null: not known.
+    sa.Column("cost_price", sa.Numeric(10, 2)),
 )
 
 # Managed warehouses (0006). Stock records and movements name theirs; `name_key` is the casefolded name,

@@ -1,11 +1,12 @@
-"""HTTP handlers of the warehouse routes: parse, call inventory.warehouses, shape the response. Its domain
-errors are ProblemErrors, answered as problem+json by the runtime's middleware like every other route's."""
+"""HTTP handlers of the warehouse routes and the stock value: parse, call inventory.warehouses or
+inventory.valuation, shape the response. Domain errors are ProblemErrors, answered as problem+json by the
+runtime's middleware like every other route's."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from inventory import warehouses
+from inventory import valuation, warehouses
 from inventory.schemas import WarehouseCreate, WarehouseQuery, WarehouseUpdate
 from stockwiz_runtime.bodies import read_model, validate
 from stockwiz_runtime.db import DATABASE
@@ -33,6 +34,11 @@ async def list_warehouses(request: web.Request) -> web.Response:
 async def create_warehouse(request: web.Request) -> web.Response:
     body = await read_model(request, WarehouseCreate)
     return _answer(await warehouses.create_warehouse(request.app[DATABASE], body), status=201)
+
+
+@routes.get("/stock-value")
+async def stock_value(request: web.Request) -> web.Response:
+    return json_response(await valuation.stock_value(request.app[DATABASE]))
 
 
 @routes.get(WAREHOUSE_PATH)

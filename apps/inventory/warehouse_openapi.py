@@ -83,3 +83,67 @@ PATHS: dict[str, Any] = {
         },
     },
 }
+
+_AMOUNTS: dict[str, Any] = {
+    "units": {"type": "integer", "minimum": 0},
+    "value": {
+        "type": "string",
+        "pattern": r"^\d+\.\d{2}$",
+        "description": "Sum of units x cost price over priced products, exact, 2 decimal places, in the "
+        "shop's currency (GET /api/settings).",
+    },
+    "unpriced_units": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Units of products without a cost price.",
+    },
+    "unpriced_products": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Products holding units here without a cost price.",
+    },
+}
+STOCK_VALUE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The stock value of every active warehouse (by name) and in total.",
+    "required": ["warehouses", "total"],
+    "properties": {
+        "warehouses": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", *_AMOUNTS],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "name": {"type": "string"},
+                    **_AMOUNTS,
+                },
+            },
+        },
+        "total": {"type": "object", "required": list(_AMOUNTS), "properties": _AMOUNTS},
+    },
+}
+_VALUE_EXAMPLE = {"units": 105, "value": "18449.25", "unpriced_units": 30, "unpriced_products": 1}
+EXAMPLES["StockValue"] = {
+    "warehouses": [
+        {
+            "id": 1,
+            "name": "Warehouse A",
+            "units": 200,
+            "value": "67497.50",
+            "unpriced_units": 0,
+            "unpriced_products": 0,
+        },
+        {"id": 2, "name": "Warehouse B", **_VALUE_EXAMPLE},
+    ],
+    "total": {"units": 305, "value": "85946.75", "unpriced_units": 30, "unpriced_products": 1},
+}
+SCHEMAS["StockValue"] = STOCK_VALUE_SCHEMA
+PATHS["/stock-value"] = {
+    "get": {
+        "operationId": "getStockValue",
+        "summary": "Units x cost price per active warehouse and in total (exact decimal strings); units of "
+        "products without a cost price are counted as unpriced.",
+        "responses": oa.responses({"200": oa.ok_json({"$ref": "#/components/schemas/StockValue"})}),
+    }
+}

@@ -261,3 +261,75 @@ async def test_migration_makes_warehouses_of_existing_names_and_keeps_case_clash
         "Dock",
         "Main overflow",
     ]
+
+
+async def test_stock_value_is_exact_per_warehouse_and_in_total(client: Client, products: Client) -> None:
+    await make(client, "Warehouse A")
+    await make(client, "Dock")
+    empty = await make(client, "Empty")
+    gone = await make(client, "Gone")
+    assert (await client.put(f"/warehouses/{gone['id']}", json={"archived": True})).status == 200
+
+    async def product(name: str, cost: Any = None) -> int:
+        body = {"name": name, "price": 99, **({} if cost is None else {"cost_price": cost})}
+        created = await products.post("/products", json=body)
+        assert created.status == 201, await created.text()
+        return int((await created.json())["id"])
+
+    # Cents that binary floats cannot hold: 0.10 x 3 is 0.30 exactly, never 0.30000000000000004.
+    dime = await product("Dime", 0.1)
+    big = await product("Big", 99999999.99)
+    free = await product("Sample", 0)
+    unpriced = await product("Unpriced")
+    await create_stock(client, dime, "Warehouse A", 3)
+    await create_stock(client, big, "Warehouse A", 1000)
+    await create_stock(client, free, "Dock", 7)
+    await create_stock(client, unpriced, "Dock", 4)
+    await create_stock(client, unpriced, "Warehouse A", 2)
+    await create_stock(client, dime, "Dock", 0)
+
+    response = await client.get("/stock-value")
+    assert response.status == 200
+    value = await response.json()
+    assert value == {
+        "warehouses": [
+            {
+                "id": value["warehouses"][0]["id"],
+                "name": "Dock",
+                "units": 11,
+                "value": "0.00",
+                "unpriced_units": 4,
+                "unpriced_products": 1,
+            },
+            {
+                "id": empty["id"],
+                "name": "Empty",
+                "units": 0,
+                "value": "0.00",
+                "unpriced_units": 0,
+                "unpriced_products": 0,
+            },
+            {
+                "id": value["warehouses"][2]["id"],
+                "name": "Warehouse A",
+                "units": 1005,
+                "value": "99999999990.30",
+                "unpriced_units": 2,
+                "unpriced_products": 1,
+            },
+        ],
+        "total": {"units": 1016, "value": "99999999990.30", "unpriced_units": 6, "unpriced_products": 1},
+    }
+    # A cost price set later counts at once; clearing it makes its units unpriced again.
+    priced = await products.put(f"/products/{unpriced}", json={"cost_price": 2.5})
+    assert priced.status == 200 and (await priced.json())["cost_price"] == 2.5
+    total = (await (await client.get("/stock-value")).json())["total"]
+    assert total == {"units": 1016, "value": "100000000005.30", "unpriced_units": 0, "unpriced_products": 0}
+    cleared = await products.put(f"/products/{unpriced}", json={"cost_price": None})
+    assert cleared.status == 200 and (await cleared.json())["cost_price"] is None
+    total = (await (await client.get("/stock-value")).json())["total"]
+    assert (total["value"], total["unpriced_units"]) == ("99999999990.30", 6)
+    for bad in (-1, 0.001, "2.50", 100000000):
+        refused = await products.put(f"/products/{unpriced}", json={"cost_price": bad})
+        assert refused.status == 422, bad
+        assert (await refused.json())["errors"][0]["field"] == "cost_price"
