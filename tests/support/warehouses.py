@@ -18,6 +18,7 @@ TEST_WAREHOUSES = (
     "Attic",
     "Outlet",
     "Main",
+    "Overflow",
     "+Backroom",
     "Warehouse with a rather long name",
 )
