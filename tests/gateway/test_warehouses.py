@@ -52,6 +52,7 @@ async def test_warehouses_are_proxied_with_the_guard_and_public_problems(gateway
     created = await gateway.post("/api/warehouses", json={"name": "Gateway hall"}, headers=WRITE)
     assert created.status == 201, await created.text()
     warehouse = await created.json()
+    assert created.headers["Location"] == f"/api/warehouses/{warehouse['id']}"
     listed = await (await gateway.get("/api/warehouses", headers=READ)).json()
     assert "Gateway hall" in [w["name"] for w in listed]
     path = f"/api/warehouses/{warehouse['id']}"
