@@ -104,6 +104,7 @@ def test_warehouses_pickers_and_stock_value(
 
     # The stock value card of the Warehouses view: 4 x 2.50 in the North warehouse.
     open_warehouses(page)
+    expect(page.locator("#warehouse-form-error")).to_have_text("")  # the earlier refusal is not kept
     expect(value_row(page, north)).to_contain_text("10.00")
     expect(page.locator("#value-currency")).to_have_text("USD")
 

@@ -1008,6 +1008,9 @@
       show("low-stock");
       loadLowStock();
     } else if (hash === "#/warehouses") {
+      // Refusals belong to the visit that caused them: coming back starts clean.
+      clearFormErrors($("warehouse-form"));
+      warehouseView.rowErrors.clear();
       show("warehouses");
       loadWarehouses();
     } else {
