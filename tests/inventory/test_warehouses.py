@@ -5,6 +5,7 @@ ledger invariant is checked after every test (conftest)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -333,3 +334,52 @@ async def test_stock_value_is_exact_per_warehouse_and_in_total(client: Client, p
         refused = await products.put(f"/products/{unpriced}", json={"cost_price": bad})
         assert refused.status == 422, bad
         assert (await refused.json())["errors"][0]["field"] == "cost_price"
+
+
+async def test_a_rename_amid_concurrent_writes_leaves_no_old_name_behind(
+    client: Client, products: Client, database_url: str
+) -> None:
+    """Receipts, shipments and a new record race a rename: whatever the order, at the end no record or
+    movement names the old name, and the ledger sums (conftest)."""
+    hall = await make(client, "Hall")
+    await make(client, "Yard")
+    ids = []
+    for number in range(4):
+        created = await products.post("/products", json={"name": f"Item {number}", "price": 1})
+        ids.append(int((await created.json())["id"]))
+    records = [await create_stock(client, product_id, "Hall", 50) for product_id in ids[:3]]
+
+    async def receive(record: dict[str, Any]) -> int:
+        path = f"/inventory/{record['id']}/adjust"
+        return (await client.post(path, json={"delta": 2, "reason": "receive"})).status
+
+    async def ship(record: dict[str, Any]) -> int:
+        path = f"/inventory/{record['id']}/adjust"
+        return (await client.post(path, json={"delta": -1, "reason": "ship"})).status
+
+    async def rename(name: str) -> int:
+        return (await client.put(f"/warehouses/{hall['id']}", json={"name": name})).status
+
+    async def new_record() -> int:
+        body = {"product_id": ids[3], "warehouse": "hall", "quantity": 5}
+        return (await client.post("/inventory", json=body)).status
+
+    writes = [receive(record) for record in records for _ in range(5)]
+    writes += [ship(record) for record in records for _ in range(5)]
+    statuses = await asyncio.gather(*writes, rename("Main hall"), new_record())
+    # "hall" names the warehouse while it is still called Hall (found whatever its case); once renamed, it
+    # names nothing: a clean 422, nothing written.
+    assert set(statuses[:-1]) == {200} and statuses[-1] in (201, 422)
+
+    db = Database(normalize_database_url(database_url))
+    try:
+        async with db.read() as conn:
+            names = set((await conn.execute(sa.text("SELECT DISTINCT warehouse FROM inventory"))).scalars())
+            moved = set(
+                (await conn.execute(sa.text("SELECT DISTINCT warehouse FROM stock_movements"))).scalars()
+            )
+    finally:
+        await db.dispose()
+    assert names == {"Main hall"} and moved == {"Main hall"}
+    stock = await (await client.get("/inventory", params={"warehouse": "Main hall"})).json()
+    assert [r["quantity"] for r in stock][:3] == [55, 55, 55]
