@@ -54,7 +54,7 @@ warehouses = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_key", sa.String(100)),
+    sa.Column("name_key", sa.String(300)),
     sa.Column("archived", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -62,9 +62,13 @@ async def test_names_are_unique_whatever_their_case(client: Client) -> None:
     # casefold, not lower: the German sharp s is "ss" in any case
     await make(client, "Straße")
     await problem(await client.post("/warehouses", json={"name": "STRASSE"}), 409, "duplicate-warehouse")
+    # ... and a name of 100 characters whose casefolded key is 200 long is a name like any other (the
+    # capital sharp s folds to "ss" too).
+    await make(client, "ß" * 100)
+    await problem(await client.post("/warehouses", json={"name": "\u1e9e" * 100}), 409, "duplicate-warehouse")
     for bad in ({"name": ""}, {"name": "   "}, {"name": "x" * 101}, {"name": "A\nB"}, {}, {"name": 1}):
         await problem(await client.post("/warehouses", json=bad), 422, "validation-error")
-    assert await names(client) == [("Straße", False, 0), ("Warehouse A", False, 0)]
+    assert await names(client) == [("ß" * 100, False, 0), ("Straße", False, 0), ("Warehouse A", False, 0)]
     fetched = await client.get(f"/warehouses/{created['id']}")
     assert fetched.status == 200 and (await fetched.json())["name"] == "Warehouse A"
     await problem(await client.get("/warehouses/999"), 404, "not-found")

@@ -34,7 +34,8 @@ def upgrade() -> None:
         "warehouses",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
         sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("name_key", sa.String(100), nullable=True),
+        # Casefolding may lengthen a name up to three times ("ß" is "ss", "ΐ" three code points).
+        sa.Column("name_key", sa.String(300), nullable=True),
         sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
