@@ -217,6 +217,11 @@ async def seed(gateway: str, token: str) -> list[int]:
     record_ids: list[int] = []
     connector = aiohttp.TCPConnector(limit=16)
     async with aiohttp.ClientSession(gateway, headers=headers, connector=connector) as session:
+        # Stock goes only into managed warehouses (a fresh database has none without demo data).
+        for warehouse in WAREHOUSES:
+            async with session.post("/api/warehouses", json={"name": warehouse}) as response:
+                if response.status not in (201, 409):
+                    raise RuntimeError(f"seeding a warehouse: {response.status} {await response.text()}")
 
         async def one(index: int) -> None:
             body = {

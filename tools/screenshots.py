@@ -34,6 +34,7 @@ VIEWS = [
     ("products", "#/products", "#view-products table tbody tr"),
     ("product", "#/product/{product}", "#view-product h1, #view-product h2"),
     ("low-stock", "#/low-stock", "#view-low-stock"),
+    ("warehouses", "#/warehouses", "#warehouses-body tr"),
 ]
 
 

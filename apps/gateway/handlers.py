@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import composition, export
-from gateway.keys import DOWNSTREAM, FORWARDED, INVENTORY, PRODUCTS, STATIC
+from gateway.keys import CONFIG, DOWNSTREAM, FORWARDED, INVENTORY, PRODUCTS, STATIC
 from gateway.proxy import proxy, upstream_request_headers
 from gateway.upstream import Upstream
 from stockwiz_runtime.http import path_id
@@ -47,6 +47,12 @@ async def health(request: web.Request) -> web.Response:
         },
     }
     return json_response(body, status=200 if healthy else 503)
+
+
+@routes.get("/api/settings")
+async def settings(request: web.Request) -> web.Response:
+    """The shop's settings the UI needs, read-only (they are the gateway's environment)."""
+    return json_response({"currency": request.app[CONFIG].currency})
 
 
 @routes.get("/api/products-full")
@@ -104,3 +110,5 @@ async def proxy_inventory(request: web.Request) -> web.StreamResponse:
 for _method in PROXIED_METHODS:
     routes.route(_method, "/api/products{tail:(/.*)?}")(proxy_products)
     routes.route(_method, "/api/inventory{tail:(/.*)?}")(proxy_inventory)
+    routes.route(_method, "/api/warehouses{tail:(/.*)?}")(proxy_inventory)
+routes.get("/api/stock-value")(proxy_inventory)

@@ -12,7 +12,7 @@ from stockwiz_runtime import openapi as oa
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 # Problems the gateway itself can answer on any /api route.
 GATEWAY_PROBLEMS = (401, 403, 413, 429, 502, 503, 504)
-PROXIED_PREFIXES = ("/products", "/inventory")
+PROXIED_PREFIXES = ("/products", "/inventory", "/warehouses", "/stock-value")
 API_PREFIX = "/api"
 
 STOCK_SCHEMA: dict[str, Any] = {
@@ -98,12 +98,27 @@ EXAMPLES: dict[str, Any] = {
         "name": "Monitor 4K",
         "description": "27-inch 4K monitor",
         "price": 499.99,
+        "cost_price": 320.0,
         "category": "Electronics",
         "sku": "MON-4K",
         "archived": False,
         "created_at": "2026-03-01T09:30:00+00:00",
         "updated_at": "2026-03-02T14:05:00+00:00",
         "inventory": STOCK_EXAMPLE,
+    },
+    "Settings": {"currency": "USD"},
+}
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The shop's settings, from the gateway's environment.",
+    "required": ["currency"],
+    "properties": {
+        "currency": {
+            "type": "string",
+            "pattern": "^[A-Z]{3}$",
+            "description": "ISO 4217 code of the shop's money (CURRENCY): prices, cost prices and the stock "
+            "value are in it.",
+        }
     },
 }
 
@@ -215,6 +230,16 @@ def openapi_document() -> dict[str, Any]:
                 ],
             )
         },
+        "/api/settings": {
+            "get": _secured(
+                {
+                    "operationId": "getSettings",
+                    "summary": "The shop's settings (read-only): its currency.",
+                    "tags": ["settings"],
+                    "responses": oa.responses({"200": oa.ok_json({"$ref": "#/components/schemas/Settings"})}),
+                }
+            )
+        },
         "/api/products-full": {
             "get": _secured(
                 {
@@ -244,7 +269,7 @@ def openapi_document() -> dict[str, Any]:
             "application/problem+json (RFC 9457)."
         ),
         paths=paths,
-        schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK},
+        schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK, "Settings": SETTINGS_SCHEMA},
         examples=EXAMPLES,
     )
     document["paths"]["/health"] = {

@@ -17,6 +17,7 @@ from inventory.handlers import BATCHER, CONFIG, INVENTORY_METRICS, routes
 from inventory.idempotency import purge_expired
 from inventory.metrics import InventoryMetrics
 from inventory.openapi import openapi_document
+from inventory.warehouse_handlers import routes as warehouse_routes
 from stockwiz_runtime.app import create_service_app
 from stockwiz_runtime.db import DATABASE, Database, database_context
 from stockwiz_runtime.keys import METRICS
@@ -80,4 +81,5 @@ def create_app(config: InventoryConfig) -> web.Application:
     app.cleanup_ctx.append(adjustment_batcher)
     app.cleanup_ctx.append(purge_idempotency_keys)
     app.add_routes(routes)
+    app.add_routes(warehouse_routes)
     return app

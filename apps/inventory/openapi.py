@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inventory import warehouse_openapi
 from inventory.schemas import (
     MAX_QUANTITY,
     MAX_SUMMARY_IDS,
@@ -324,7 +325,8 @@ def openapi_document() -> dict[str, Any]:
             "post": {
                 "operationId": "transferStock",
                 "summary": "Move units between two warehouses of a product; the target record is created if "
-                "missing. Both records change or neither does.",
+                "missing. Both records change or neither does. Both warehouses must exist (422 "
+                "unknown-warehouse); the target must not be archived (409 warehouse-archived).",
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": oa.request_body(TransferRequest),
                 "responses": oa.responses(
@@ -396,6 +398,7 @@ def openapi_document() -> dict[str, Any]:
                 404,
             ),
         },
+        **warehouse_openapi.PATHS,
     }
     return oa.document(
         title="StockWiz inventory service",
@@ -411,6 +414,7 @@ def openapi_document() -> dict[str, Any]:
             "StockSummary": SUMMARY_SCHEMA,
             "TransferResult": TRANSFER_RESULT_SCHEMA,
             **oa.schemas_of(InventoryCreate, InventoryUpdate, AdjustRequest, TransferRequest),
+            **warehouse_openapi.SCHEMAS,
         },
-        examples=EXAMPLES,
+        examples={**EXAMPLES, **warehouse_openapi.EXAMPLES},
     )

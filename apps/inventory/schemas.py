@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from stockwiz_runtime.validation import (
     MAX_ID,
@@ -124,3 +124,21 @@ class SummaryQuery(QueryModel):
         if isinstance(value, str):
             return parse_id_list(value, field="product_ids", max_count=MAX_SUMMARY_IDS)
         return value
+
+
+class WarehouseCreate(RequestModel):
+    name: Warehouse
+
+
+class WarehouseUpdate(RequestModel):
+    """A rename, an archive (`archived: true`, only when it holds no units) or a restore; only the fields
+    sent change."""
+
+    name: Annotated[Warehouse, NOT_NULL] = None  # type: ignore[assignment]
+    archived: Annotated[StrictBool, NOT_NULL] = Field(  # type: ignore[assignment]
+        None, description="true archives the warehouse (only when it holds no units); false restores it."
+    )
+
+
+class WarehouseQuery(QueryModel):
+    archived: bool | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inventory import warehouses
 from inventory.idempotency import Change
 from inventory.schemas import (
     MAX_QUANTITY,
@@ -31,11 +32,12 @@ from inventory.schemas import (
     TransferRequest,
 )
 from inventory.tables import inventory, products
+from inventory.tables import warehouses as warehouse_table
 from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.ledger import stock_movements
-from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
+from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found, validation_failed
 from stockwiz_runtime.request_context import current_request_id
 
 log = logging.getLogger("stockwiz.inventory")
@@ -189,9 +191,23 @@ async def _refuse_if_archived(conn: AsyncConnection, product_id: int) -> None:
         raise refusal
 
 
-async def _product_of_record(conn: AsyncConnection, inventory_id: int) -> int | None:
-    found = await conn.scalar(sa.select(inventory.c.product_id).where(inventory.c.id == inventory_id))
-    return None if found is None else int(found)
+async def _receiving_refusal(conn: AsyncConnection, inventory_id: int) -> ProblemError | None:
+    """Why a record may not take more stock (its product or its warehouse is archived), or None; takes the
+    product's lock, then the warehouse's, before the caller locks the record."""
+    found = (
+        await conn.execute(
+            sa.select(inventory.c.product_id, inventory.c.warehouse).where(inventory.c.id == inventory_id)
+        )
+    ).first()
+    if found is None:
+        return None
+    refusal = await _archived_refusal(conn, int(found.product_id))
+    if refusal is None:
+        try:
+            await warehouses.refuse_if_archived(conn, str(found.warehouse))
+        except ProblemError as archived:
+            return archived
+    return refusal
 
 
 def _refusal(
@@ -443,6 +459,8 @@ async def _record_id(conn: AsyncConnection, product_id: int, warehouse: str) -> 
 async def create_record(conn: AsyncConnection, body: InventoryCreate, default_reorder_point: int) -> Change:
     now = datetime.now(UTC)
     reorder_point = default_reorder_point if body.reorder_point is None else body.reorder_point
+    await _refuse_if_archived(conn, body.product_id)
+    body = body.model_copy(update={"warehouse": await warehouses.resolve(conn, body.warehouse, "warehouse")})
     statement = (
         _insert(conn)(inventory)
         .values(
@@ -458,7 +476,6 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
         .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
         .returning(*_RECORD_COLUMNS)
     )
-    await _refuse_if_archived(conn, body.product_id)
     existing = await _record_id(conn, body.product_id, body.warehouse)
     row = None
     if existing is None:
@@ -484,9 +501,9 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
 async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) -> Change:
     now = datetime.now(UTC)
     if body.delta > 0:
-        product_id = await _product_of_record(conn, inventory_id)
-        if product_id is not None:
-            await _refuse_if_archived(conn, product_id)
+        refusal = await _receiving_refusal(conn, inventory_id)
+        if refusal is not None:
+            raise refusal
     row = await _apply_delta(conn, inventory_id, body.delta, now, body.reason)
     await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
     return Change(200, record_json(row), ((body.reason, body.delta),))
@@ -508,9 +525,7 @@ async def adjust_many(
     async with db.write() as conn:
         archived: ProblemError | None = None
         if any(adjustment.body.delta > 0 for adjustment in adjustments):
-            product_id = await _product_of_record(conn, inventory_id)
-            if product_id is not None:
-                archived = await _archived_refusal(conn, product_id)
+            archived = await _receiving_refusal(conn, inventory_id)
         current = (
             (
                 await conn.execute(
@@ -587,6 +602,16 @@ async def _target_record(
 async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder_point: int) -> Change:
     """Move stock between two warehouses of one product; both records change or neither does."""
     now = datetime.now(UTC)
+    body = body.model_copy(
+        update={
+            "from_warehouse": await warehouses.resolve(
+                conn, body.from_warehouse, "from_warehouse", receiving=False
+            ),
+            "to_warehouse": await warehouses.resolve(conn, body.to_warehouse, "to_warehouse"),
+        }
+    )
+    if body.from_warehouse == body.to_warehouse:  # two spellings of one warehouse
+        raise validation_failed([FieldError("to_warehouse", "must differ from from_warehouse")])
     source_id = await _record_id(conn, body.product_id, body.from_warehouse)
     if source_id is None:
         name = await _product_name(conn, body.product_id)
@@ -642,10 +667,9 @@ async def update_record(
     now = datetime.now(UTC)
     try:
         async with db.write() as conn:
-            archived: ProblemError | None = None
-            product_id = await _product_of_record(conn, inventory_id) if "quantity" in changes else None
-            if product_id is not None:
-                archived = await _archived_refusal(conn, product_id)
+            archived = await _receiving_refusal(conn, inventory_id) if "quantity" in changes else None
+            if "warehouse" in changes:
+                changes["warehouse"] = await warehouses.resolve(conn, changes["warehouse"], "warehouse")
             current = await _locked_record(conn, inventory_id, expected_versions)
             if archived is not None and changes["quantity"] > current["quantity"]:
                 raise archived
@@ -722,6 +746,7 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
     if not found:
         return True
     now = datetime.now(UTC)
+    named = await _demo_warehouses(conn, {stock[sku].warehouse for sku, _ in found}, now)
     rows = (
         (
             await conn.execute(
@@ -732,7 +757,7 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
                 [
                     {
                         "product_id": product_id,
-                        "warehouse": stock[sku].warehouse,
+                        "warehouse": named[stock[sku].warehouse],
                         "quantity": stock[sku].quantity,
                         "reorder_point": default_reorder_point,
                         "version": 1,
@@ -750,6 +775,24 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
         conn, [_movement(row, row["quantity"], "create", now, "demo data", DEMO_SEED) for row in rows]
     )
     return True
+
+
+async def _demo_warehouses(conn: AsyncConnection, names: set[str], now: datetime) -> dict[str, str]:
+    """The demo's warehouses, made when missing; one someone already made under another case is used."""
+    named: dict[str, str] = {}
+    for name in sorted(names):
+        key = warehouses.name_key(name)
+        existing = await conn.scalar(
+            sa.select(warehouse_table.c.name).where(warehouse_table.c.name_key == key)
+        )
+        if existing is None:
+            await conn.execute(
+                sa.insert(warehouse_table).values(
+                    name=name, name_key=key, archived=False, version=1, created_at=now, updated_at=now
+                )
+            )
+        named[name] = name if existing is None else str(existing)
+    return named
 
 
 async def seed_demo_stock(db: Database, default_reorder_point: int, wait_seconds: float) -> None:

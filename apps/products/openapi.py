@@ -15,6 +15,7 @@ PRODUCT_SCHEMA: dict[str, Any] = {
         "name",
         "description",
         "price",
+        "cost_price",
         "category",
         "sku",
         "archived",
@@ -26,6 +27,11 @@ PRODUCT_SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
         "description": {"type": ["string", "null"]},
         "price": {"type": "number", "description": "Exact decimal, 2 decimal places."},
+        "cost_price": {
+            "type": ["number", "null"],
+            "description": "What a unit costs the shop (exact decimal, 2 decimal places); null: not known, "
+            "its stock counts as unpriced in the stock value.",
+        },
         "category": {"type": ["string", "null"]},
         "sku": {"type": ["string", "null"]},
         "archived": {
@@ -66,6 +72,7 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
     "name": "Monitor 4K",
     "description": "27-inch 4K monitor",
     "price": 499.99,
+    "cost_price": 320.0,
     "category": "Electronics",
     "sku": "MON-4K",
     "archived": False,
@@ -81,7 +88,7 @@ EXAMPLES: dict[str, Any] = {
         "category": "Electronics",
         "sku": "MON-4K",
     },
-    "ProductUpdate": {"price": 459.0, "category": None},
+    "ProductUpdate": {"price": 459.0, "cost_price": 310.5, "category": None},
 }
 
 

@@ -76,7 +76,7 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#stock-total")).to_have_text("5")
 
-    # Transfer part of it to a new warehouse.
+    # Transfer part of it to another warehouse (one the product has no stock in yet).
     transfer_stock(page, "Main", "Overflow", 2)
     expect(page.locator("#stock-body tr", has_text="Overflow")).to_contain_text("2")
     expect(page.locator("#stock-total")).to_have_text("5")

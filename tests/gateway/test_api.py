@@ -37,6 +37,9 @@ async def create_product(client: GatewayClient, **fields: Any) -> dict[str, Any]
 
 
 async def add_stock(client: GatewayClient, product_id: int, warehouse: str, quantity: int) -> dict[str, Any]:
+    # Stock goes only into a managed warehouse: made here unless an earlier test made it (409).
+    made = await client.post("/api/warehouses", json={"name": warehouse})
+    assert made.status in (201, 409), await made.text()
     body = {"product_id": product_id, "warehouse": warehouse, "quantity": quantity}
     response = await client.post("/api/inventory", json=body)
     assert response.status == 201, await response.text()

@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.processes import REPO, ServiceProcess, start_service
+from tests.support.warehouses import make_warehouses
 
 
 @dataclass
@@ -50,6 +51,7 @@ def start_stack(database_url: str, log_dir: Path, env: dict[str, str]) -> Iterat
     inventory = gateway = None
     try:
         inventory = start_service("inventory", log_dir, env=service_env)
+        make_warehouses(inventory.url, ("Warehouse A",))
         gateway = start_service(
             "gateway",
             log_dir,

@@ -28,6 +28,7 @@ from stockwiz_runtime.db import Database, DatabaseUnavailable, normalize_databas
 from tests.gateway.conftest import gateway_config
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.warehouses import make_warehouses
 
 pytestmark = pytest.mark.postgres  # its own PostgreSQL databases, roles or servers
 
@@ -262,6 +263,7 @@ def test_inventory_writes_and_batched_adjustments_are_503(outage: Outage, log_di
     products, product_id = products_service(outage, log_dir)
     inventory = start_service("inventory", log_dir, env={"DATABASE_URL": outage.role_url})
     try:
+        make_warehouses(inventory.url, ("A", "B"))
         status, _, record = call(
             f"{inventory.url}/inventory", "POST", {"product_id": product_id, "warehouse": "A", "quantity": 5}
         )

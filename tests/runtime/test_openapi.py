@@ -14,7 +14,14 @@ from pydantic import BaseModel
 from gateway.openapi import merge_service_document
 from gateway.openapi import openapi_document as gateway_document
 from inventory.openapi import openapi_document as inventory_document
-from inventory.schemas import AdjustRequest, InventoryCreate, InventoryUpdate, TransferRequest
+from inventory.schemas import (
+    AdjustRequest,
+    InventoryCreate,
+    InventoryUpdate,
+    TransferRequest,
+    WarehouseCreate,
+    WarehouseUpdate,
+)
 from products.openapi import openapi_document as products_document
 from products.schemas import ProductCreate, ProductUpdate
 from stockwiz_runtime import openapi as oa
@@ -27,6 +34,8 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     InventoryUpdate,
     AdjustRequest,
     TransferRequest,
+    WarehouseCreate,
+    WarehouseUpdate,
 )
 
 

@@ -111,7 +111,8 @@
 
   function signedOut(text) {
     // The data on screen belongs to the session that ended: none of it stays visible.
-    for (const id of ["card-products", "card-units", "card-low"]) $(id).textContent = "–";
+    for (const id of ["card-products", "card-units", "card-low", "card-value"]) $(id).textContent = "–";
+    $("card-value-note").textContent = "";
     $("signed-out-text").textContent = text;
     show("signed-out");
     showAuthButtons();
@@ -268,8 +269,62 @@
     line.scrollIntoView({ block: "nearest" });
   }
 
+  // ---- the shop's settings and the stock value -------------------------------------------------------
+  // The currency is the gateway's CURRENCY (GET /api/settings), read once; until it is known, amounts
+  // show without a currency sign.
+  const shop = { currency: null };
+
+  // False when nobody is signed in (the signed-out view is up and nothing else should ask again).
+  async function loadSettings() {
+    try {
+      const { data } = await api("GET", "/api/settings");
+      shop.currency = data.currency;
+      $("value-currency").textContent = data.currency;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return false;
+      showError(error);
+    }
+    return true;
+  }
+
+  // Amounts arrive as exact decimal strings ("1234.50"); a Number holds every cent of the sums a shop has.
+  function formatAmount(value) {
+    if (!shop.currency) return money.format(Number(value));
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: shop.currency }).format(Number(value));
+  }
+
+  function unpricedNote(amounts) {
+    if (!amounts.unpriced_units) return "";
+    const products = amounts.unpriced_products === 1 ? "1 product" : `${count.format(amounts.unpriced_products)} products`;
+    return `${count.format(amounts.unpriced_units)} units unpriced (${products} without a cost price)`;
+  }
+
+  // The dashboard card (total) and the Warehouses view's card (per warehouse and total), from one call.
+  async function loadStockValue() {
+    try {
+      const { data } = await api("GET", "/api/stock-value");
+      $("card-value").textContent = formatAmount(data.total.value);
+      $("card-value-note").textContent = data.total.unpriced_units ?
+        `${count.format(data.total.unpriced_units)} units unpriced` : "";
+      $("value-body").replaceChildren(...data.warehouses.map((row) => el("tr", { dataset: { warehouseId: row.id } },
+        el("td", {}, row.name, el("span", { className: "card-note" }, unpricedNote(row))),
+        el("td", { className: "num" }, count.format(row.units)),
+        el("td", { className: "num" }, formatAmount(row.value)))));
+      $("value-total-units").textContent = count.format(data.total.units);
+      $("value-total").textContent = formatAmount(data.total.value);
+      $("value-total-unpriced").textContent = unpricedNote(data.total);
+      $("value-table").hidden = false;
+      showState("value-state", "");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      $("value-table").hidden = true;
+      showState("value-state", `Could not load the stock value: ${error.message}`);
+    }
+  }
+
   // ---- dashboard -----------------------------------------------------------------------------------
   async function refreshCards() {
+    loadStockValue();
     try {
       const [products, low] = await Promise.all([
         api("GET", "/api/products?limit=1"),
@@ -420,6 +475,8 @@
     if (product) {
       form.elements.name.value = product.name;
       form.elements.price.value = String(product.price);
+      form.elements.cost_price.value = product.cost_price === null || product.cost_price === undefined ?
+        "" : String(product.cost_price);
       form.elements.category.value = product.category || "";
       form.elements.sku.value = product.sku || "";
       form.elements.description.value = product.description || "";
@@ -443,6 +500,10 @@
     const price = value("price").replace(",", ".");
     // Sent as a JSON number with the digits typed; a non-number goes as text so the API names the field.
     body.price = /^\d+(\.\d+)?$/.test(price) ? Number(price) : price;
+    const cost = value("cost_price").replace(",", ".");
+    // Empty means not known: left out of a new product, cleared (null) on an edit.
+    if (cost) body.cost_price = /^\d+(\.\d+)?$/.test(cost) ? Number(cost) : cost;
+    else if (editing) body.cost_price = null;
     for (const name of ["category", "sku", "description"]) {
       const text = name === "description" ? form.elements[name].value : value(name);
       if (text.trim()) body[name] = text;
@@ -569,7 +630,8 @@
       const { data } = await api("GET", `/api/products/${id}`);
       $("product-title").textContent = data.name;
       const meta = [data.archived && "Archived", data.sku && `SKU ${data.sku}`, data.category,
-        money.format(Number(data.price))];
+        formatAmount(data.price),
+        data.cost_price === null || data.cost_price === undefined ? "no cost price" : `cost ${formatAmount(data.cost_price)}`];
       $("product-meta").textContent = meta.filter(Boolean).join(" · ");
       showState("product-state", data.description || "");
       await Promise.all([loadStock(), loadMovements()]);
@@ -602,7 +664,7 @@
       $("stock-table").hidden = data.length === 0;
       showState("stock-state", data.length ? "" : "No stock yet. Receive some below.");
       $("transfer-from").replaceChildren(...data.map((r) => el("option", { value: r.warehouse }, `${r.warehouse} (${r.quantity})`)));
-      await loadWarehouseOptions();
+      await fetchWarehouses();
     } catch (error) {
       showState("stock-state", `Could not load stock: ${error.message}`);
     }
@@ -655,17 +717,6 @@
     }
   }
 
-  async function loadWarehouseOptions() {
-    const names = new Set(productView.records.map((r) => r.warehouse));
-    try {
-      const { data } = await api("GET", "/api/inventory?limit=1000");
-      for (const record of data) names.add(record.warehouse);
-    } catch {
-      // Suggestions only: the product's own warehouses are enough.
-    }
-    $("warehouse-options").replaceChildren(...[...names].sort().map((name) => el("option", { value: name })));
-  }
-
   async function loadMovements() {
     const id = productView.id;
     const offset = productView.movementsOffset;
@@ -705,7 +756,7 @@
     const fail = (field, message) => {
       form.querySelector(`.field-error[data-field="${field}"]`).textContent = message;
     };
-    if (!warehouse) return fail("warehouse", "Choose or type a warehouse.");
+    if (!warehouse) return fail("warehouse", "Choose a warehouse.");
     if (!Number.isInteger(amount) || amount === 0 || (action !== "adjust" && amount < 0)) {
       return fail("delta", action === "adjust" ? "Enter a whole number other than 0 (negative takes stock)." :
         "Enter a whole number above 0.");
@@ -767,6 +818,147 @@
     }
   }
 
+  // ---- warehouses ----------------------------------------------------------------------------------
+  // The managed warehouses: listed, created, renamed and archived in their view, and the only choices of
+  // the stock forms' pickers (a typo can no longer make a second warehouse). Each change reloads the list
+  // and the pickers from the API, so every count shown is the server's.
+  const warehouseView = { list: [], rowErrors: new Map(), renaming: null };
+
+  async function fetchWarehouses() {
+    const { data } = await api("GET", "/api/warehouses");
+    warehouseView.list = data;
+    fillWarehousePickers();
+    return data;
+  }
+
+  function fillWarehousePickers() {
+    const active = warehouseView.list.filter((w) => !w.archived);
+    for (const select of document.querySelectorAll("select.warehouse-picker")) {
+      const chosen = select.value;
+      select.replaceChildren(el("option", { value: "" }, active.length ? "Choose a warehouse…" : "No warehouses yet"),
+        ...active.map((w) => el("option", { value: w.name }, w.name)));
+      if (active.some((w) => w.name === chosen)) select.value = chosen;
+    }
+  }
+
+  function warehouseStatus(warehouse) {
+    if (warehouse.archived) return el("span", { className: "badge level-none" }, "Archived");
+    if (warehouse.name_clash) return el("span", { className: "badge level-medium" }, "Name differs only by case: rename one");
+    return el("span", { className: "badge level-high" }, "Active");
+  }
+
+  function warehouseRow(warehouse) {
+    const action = (label, onclick, text) => el("button", {
+      type: "button", className: "secondary small", onclick, "aria-label": `${label} ${warehouse.name}`,
+    }, text || label);
+    return el("tr", { dataset: { warehouseId: warehouse.id } },
+      el("td", {}, warehouse.name),
+      el("td", { className: "num" }, count.format(warehouse.quantity)),
+      el("td", {}, warehouseStatus(warehouse)),
+      el("td", { className: "actions" },
+        action("Rename", () => openRename(warehouse)),
+        warehouse.archived ? action("Restore", () => setArchived(warehouse, false)) :
+          action("Archive", () => setArchived(warehouse, true)),
+        el("p", { className: "row-error", role: "alert" }, warehouseView.rowErrors.get(warehouse.id) || "")));
+  }
+
+  async function loadWarehouses() {
+    showState("warehouses-state", "Loading warehouses…");
+    try {
+      const data = await fetchWarehouses();
+      $("warehouses-body").replaceChildren(...data.map(warehouseRow));
+      labelCells($("warehouses-table"));
+      $("warehouses-table").hidden = data.length === 0;
+      showState("warehouses-state", data.length ? "" : "No warehouses yet. Create the first one above.");
+    } catch (error) {
+      $("warehouses-table").hidden = true;
+      showState("warehouses-state", `Could not load warehouses: ${error.message}`);
+    }
+  }
+
+  async function afterWarehouseChange(text) {
+    notice(text);
+    await Promise.all([loadWarehouses(), refreshCards()]);
+  }
+
+  async function createWarehouse(event) {
+    event.preventDefault();
+    const form = event.target;
+    clearFormErrors(form);
+    const name = form.elements.name.value.trim();
+    if (!name) {
+      form.querySelector('.field-error[data-field="name"]').textContent = "Enter the warehouse's name.";
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await api("POST", "/api/warehouses", { body: { name } });
+      form.reset();
+      await afterWarehouseChange(`Created warehouse “${name}”.`);
+    } catch (error) {
+      formFailed(form, error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function openRename(warehouse) {
+    const form = $("rename-form");
+    clearFormErrors(form);
+    warehouseView.renaming = warehouse;
+    $("rename-dialog-title").textContent = `Rename ${warehouse.name}`;
+    form.elements.name.value = warehouse.name;
+    $("rename-dialog").showModal();
+    form.elements.name.select();
+  }
+
+  async function saveRename(event) {
+    event.preventDefault();
+    const form = event.target;
+    const warehouse = warehouseView.renaming;
+    clearFormErrors(form);
+    const name = form.elements.name.value.trim();
+    if (!name) {
+      form.querySelector('.field-error[data-field="name"]').textContent = "Enter the new name.";
+      return;
+    }
+    const save = $("rename-save");
+    save.disabled = true;
+    try {
+      await api("PUT", `/api/warehouses/${warehouse.id}`, {
+        body: { name }, headers: { "If-Match": `"${warehouse.version}"` },
+      });
+      $("rename-dialog").close();
+      warehouseView.rowErrors.delete(warehouse.id);
+      await afterWarehouseChange(`Renamed “${warehouse.name}” to “${name}”.`);
+    } catch (error) {
+      formFailed(form, error);
+      if (error instanceof ApiError && error.status === 412) {
+        await loadWarehouses();
+        const fresh = warehouseView.list.find((w) => w.id === warehouse.id);
+        if (fresh) warehouseView.renaming = fresh;
+      }
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  // Archive or restore; a refusal (it still holds stock) is shown in the warehouse's row, by its buttons.
+  async function setArchived(warehouse, archived) {
+    warehouseView.rowErrors.delete(warehouse.id);
+    try {
+      await api("PUT", `/api/warehouses/${warehouse.id}`, { body: { archived } });
+      await afterWarehouseChange(`${archived ? "Archived" : "Restored"} warehouse “${warehouse.name}”.`);
+    } catch (error) {
+      warehouseView.rowErrors.set(warehouse.id, error.message);
+      const line = document.querySelector(`#warehouses-body tr[data-warehouse-id="${warehouse.id}"] .row-error`);
+      if (!line) return;
+      line.textContent = error.message;
+      line.scrollIntoView({ block: "nearest" });
+    }
+  }
+
   // ---- low stock -----------------------------------------------------------------------------------
   const lowView = { offset: 0 };
 
@@ -818,6 +1010,12 @@
     } else if (hash === "#/low-stock") {
       show("low-stock");
       loadLowStock();
+    } else if (hash === "#/warehouses") {
+      // Refusals belong to the visit that caused them: coming back starts clean.
+      clearFormErrors($("warehouse-form"));
+      warehouseView.rowErrors.clear();
+      show("warehouses");
+      loadWarehouses();
     } else {
       show("products");
       loadProducts();
@@ -851,6 +1049,9 @@
     });
     $("transfer-form").addEventListener("submit", transfer);
     $("reorder-form").addEventListener("submit", saveReorder);
+    $("warehouse-form").addEventListener("submit", createWarehouse);
+    $("rename-form").addEventListener("submit", saveRename);
+    $("rename-cancel").addEventListener("click", () => $("rename-dialog").close());
     $("reorder-cancel").addEventListener("click", () => $("reorder-dialog").close());
     $("error-close").addEventListener("click", () => { $("error").hidden = true; });
     const signIn = () => {
@@ -873,9 +1074,12 @@
   }
 
   function reload() {
-    route();
-    refreshCards();
-    loadCategories();
+    loadSettings().then((signedIn) => {
+      if (!signedIn) return;
+      route();
+      refreshCards();
+      loadCategories();
+    });
   }
 
   start();
