@@ -27,7 +27,6 @@ from inventory.schemas import (
     InventoryCreate,
     InventoryQuery,
     InventoryUpdate,
-    MovementQuery,
     TransferRequest,
 )
 from inventory.tables import inventory, products
@@ -36,7 +35,7 @@ from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
-from stockwiz_runtime.request_context import current_request_id
+from stockwiz_runtime.request_context import current_actor, current_request_id
 
 log = logging.getLogger("stockwiz.inventory")
 
@@ -100,6 +99,7 @@ def movement_json(row: sa.RowMapping) -> dict[str, Any]:
         "note": row["note"],
         "reference": row["reference"],
         "request_id": row["request_id"],
+        "actor": row["actor"],
         "created_at": _utc(row["created_at"]),
     }
 
@@ -109,7 +109,7 @@ def _insert(conn: AsyncConnection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def _missing(inventory_id: int) -> ProblemError:
+def missing_record(inventory_id: int) -> ProblemError:
     return not_found(f"stock record {inventory_id} does not exist")
 
 
@@ -122,6 +122,13 @@ def _unknown_product(product_id: int) -> ProblemError:
     )
 
 
+class _Current:
+    """The actor of the request being handled (see _movement)."""
+
+
+CURRENT = _Current()
+
+
 def _movement(
     record: Mapping[Any, Any],
     delta: int,
@@ -130,6 +137,7 @@ def _movement(
     note: str | None = None,
     reference: str | None = None,
     request_id: str | None = None,
+    actor: str | _Current | None = CURRENT,
 ) -> dict[str, Any]:
     return {
         "inventory_id": record["id"],
@@ -141,12 +149,20 @@ def _movement(
         "note": note,
         "reference": reference,
         "request_id": request_id or current_request_id(),
+        # A combined round (adjust_many) names each request's actor, none included: its task's context
+        # holds the actor of whichever request started it.
+        "actor": current_actor() if isinstance(actor, _Current) else actor,
         "created_at": now,
     }
 
 
 async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any]]) -> None:
     await conn.execute(sa.insert(stock_movements).values(movements))
+
+
+# The import (inventory.imports) records its movements the same way.
+movement_of = _movement
+record_movements = _record_movements
 
 
 def _units(count: int) -> str:
@@ -253,7 +269,7 @@ async def _apply_delta(
     found = await conn.execute(sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id))
     current = found.mappings().first()
     if current is None:
-        raise _missing(inventory_id)
+        raise missing_record(inventory_id)
     name = await _product_name(conn, current["product_id"])
     raise _refusal(current, name, current["quantity"], delta, reason)
 
@@ -318,7 +334,7 @@ async def get_record(db: Database, inventory_id: int) -> Record:
             .first()
         )
     if row is None:
-        raise _missing(inventory_id)
+        raise missing_record(inventory_id)
     return Record(record_json(row))
 
 
@@ -395,36 +411,6 @@ async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
     return result
 
 
-async def movements(db: Database, query: MovementQuery, inventory_id: int | None = None) -> Page:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if inventory_id is not None:
-        conditions.append(stock_movements.c.inventory_id == inventory_id)
-    if query.product_id is not None:
-        conditions.append(stock_movements.c.product_id == query.product_id)
-    if query.warehouse is not None:
-        conditions.append(stock_movements.c.warehouse == query.warehouse)
-    if query.reason is not None:
-        conditions.append(stock_movements.c.reason == query.reason)
-    select_page = (
-        sa.select(*_MOVEMENT_COLUMNS)
-        .where(*conditions)
-        # Ids grow with time: newest first without a tie on equal timestamps.
-        .order_by(stock_movements.c.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    count = sa.select(sa.func.count()).select_from(stock_movements).where(*conditions)
-    async with db.read() as conn:
-        rows = (await conn.execute(select_page)).mappings().all()
-        total = int(await conn.scalar(count) or 0)
-        # A deleted record's history stays readable; a record that never existed is a 404.
-        if inventory_id is not None and total == 0:
-            exists = await conn.scalar(sa.select(inventory.c.id).where(inventory.c.id == inventory_id))
-            if exists is None:
-                raise _missing(inventory_id)
-    return Page([movement_json(row) for row in rows], total)
-
-
 # Writes. Each returns a Change so the idempotency layer can store and replay its response.
 
 
@@ -496,6 +482,7 @@ async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) 
 class Adjustment:
     body: AdjustRequest
     request_id: str | None
+    actor: str | None = None
 
 
 async def adjust_many(
@@ -521,7 +508,7 @@ async def adjust_many(
             .first()
         )
         if current is None:
-            return [_missing(inventory_id) for _ in adjustments]
+            return [missing_record(inventory_id) for _ in adjustments]
         record = {**current, "last_updated": now}
         outcomes: list[Change | ProblemError] = []
         ledger: list[dict[str, Any]] = []
@@ -539,7 +526,14 @@ async def adjust_many(
             record = {**record, "quantity": after, "version": record["version"] + 1}
             ledger.append(
                 _movement(
-                    record, body.delta, body.reason, now, body.note, body.reference, adjustment.request_id
+                    record,
+                    body.delta,
+                    body.reason,
+                    now,
+                    body.note,
+                    body.reference,
+                    adjustment.request_id,
+                    adjustment.actor,
                 )
             )
             outcomes.append(Change(200, record_json(record), ((body.reason, body.delta),)))
@@ -628,7 +622,7 @@ async def _locked_record(
         .first()
     )
     if row is None:
-        raise _missing(inventory_id)
+        raise missing_record(inventory_id)
     if expected_versions is not None and row["version"] not in expected_versions:
         raise precondition_failed(row["version"])
     return row

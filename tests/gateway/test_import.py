@@ -1,0 +1,215 @@
+"""CSV imports through the gateway in front of the real services, on SQLite and PostgreSQL: a dry run
+reports every bad row and writes nothing, a good file is written whole, an export goes back in unchanged,
+and two imports at once do not interleave."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from stockwiz_runtime.csvimport import MAX_ROWS
+from stockwiz_runtime.db import Database, normalize_database_url
+from stockwiz_runtime.importlock import IMPORT_LOCK_KEY
+from tests.gateway.conftest import API_TOKENS, READ, WRITE, Backends, GatewayClient
+
+Build = Callable[..., Awaitable[GatewayClient]]
+CSV = {**WRITE, "Content-Type": "text/csv"}
+FORMULA = "=SUM(A1:A2)"
+
+
+@pytest.fixture
+async def gateway(gateway_for: Build, backends: Backends) -> GatewayClient:
+    return await gateway_for(backends.products.url, backends.inventory.url, API_TOKENS=API_TOKENS)
+
+
+def as_csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+async def send(gateway: GatewayClient, name: str, body: bytes, dry_run: bool) -> tuple[int, dict[str, Any]]:
+    response = await gateway.post(
+        f"/api/import/{name}.csv", params={"dry_run": str(dry_run).lower()}, data=body, headers=CSV
+    )
+    return response.status, dict(await response.json())
+
+
+async def listed(gateway: GatewayClient, path: str) -> list[dict[str, Any]]:
+    response = await gateway.get(path, params={"limit": "1000"}, headers=READ)
+    assert response.status == 200
+    return list(await response.json())
+
+
+async def download(gateway: GatewayClient, name: str) -> bytes:
+    response = await gateway.get(f"/api/export/{name}.csv", headers=READ)
+    assert response.status == 200
+    return await response.read()
+
+
+GOOD_PRODUCTS = [
+    ["sku", "name", "price", "category", "description"],
+    ["LAP-1", "Laptop", "1,299.99", "Electronics", "13-inch"],
+    ["MOU-1", "Mouse", "19.90", "", ""],
+    ["FRM-1", "'" + FORMULA, "5", "'-5% off", "two\nlines"],
+]
+
+
+async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(gateway: GatewayClient) -> None:
+    bad = as_csv(
+        [
+            ["sku", "name", "price", "archived"],
+            ["OK-1", "Fine", "10", "false"],
+            ["", "No SKU", "10", ""],
+            ["BAD SKU", "", "ten", "maybe"],
+            ["OK-1", "Again", "10", ""],
+            ["OK-2", "Too many", "10", "false", "extra"],
+        ]
+    )
+    for dry_run in (True, False):
+        status, problem = await send(gateway, "products", bad, dry_run)
+        assert status == 422, problem
+        assert problem["type"] == "urn:stockwiz:problem:invalid-csv"
+        assert problem["instance"] == "/api/import/products.csv"
+        assert [(e["row"], e["column"]) for e in problem["row_errors"]] == [
+            (3, "sku"),
+            (4, "archived"),
+            (4, "name"),
+            (4, "price"),
+            (4, "sku"),
+            (5, "sku"),
+            (6, "row"),
+        ]
+        messages = {(e["row"], e["column"]): e["message"] for e in problem["row_errors"]}
+        assert messages[(4, "price")] == "must be a price such as 12.50"
+        assert messages[(5, "sku")] == "OK-1 is already in row 2"
+        assert messages[(6, "row")] == "has 5 cells; the header has 4"
+        assert problem["detail"].startswith("4 of 5 rows cannot be imported; nothing was imported")
+    assert await listed(gateway, "/api/products") == []
+
+    await send(gateway, "products", as_csv(GOOD_PRODUCTS), False)
+    stock = as_csv(
+        [
+            ["sku", "warehouse", "quantity"],
+            ["LAP-1", "Dock", "5"],
+            ["NOPE", "Dock", "5"],
+            ["MOU-1", "Dock", "-3"],
+            ["LAP-1", "Dock", "6"],
+        ]
+    )
+    status, problem = await send(gateway, "stock", stock, True)
+    assert status == 422
+    assert [(e["row"], e["column"], e["message"]) for e in problem["row_errors"]] == [
+        (3, "sku", "no product has SKU NOPE; import the products first"),
+        (4, "quantity", "must be a whole number of units, 0 or more"),
+        (5, "warehouse", "Laptop in Dock is already in row 2"),
+    ]
+    assert await listed(gateway, "/api/inventory") == []
+
+
+async def test_a_good_file_is_imported_whole_and_named_in_the_ledger(gateway: GatewayClient) -> None:
+    status, report = await send(gateway, "products", as_csv(GOOD_PRODUCTS), True)
+    assert (status, report) == (200, {"dry_run": True, "rows": 3, "created": 3, "updated": 0, "unchanged": 0})
+    assert await listed(gateway, "/api/products") == []
+    status, report = await send(gateway, "products", as_csv(GOOD_PRODUCTS), False)
+    assert (status, report["created"]) == (200, 3)
+    products = {p["sku"]: p for p in await listed(gateway, "/api/products")}
+    assert products["LAP-1"]["price"] == 1299.99 and products["LAP-1"]["description"] == "13-inch"
+    # The export's protective apostrophe is gone: the shop's own text is stored.
+    assert products["FRM-1"]["name"] == FORMULA and products["FRM-1"]["category"] == "-5% off"
+    assert products["MOU-1"]["category"] is None
+
+    stock = as_csv(
+        [
+            ["sku", "warehouse", "quantity", "reorder_point"],
+            ["LAP-1", "Dock", "5", "2"],
+            ["LAP-1", "Shop", "0", ""],
+            ["MOU-1", "Dock", "1,200", "100"],
+        ]
+    )
+    status, report = await send(gateway, "stock", stock, False)
+    assert (status, report["created"], report["rows"]) == (200, 3, 3), report
+    records = {(r["sku"], r["warehouse"]): r for r in await listed(gateway, "/api/inventory")}
+    assert records[("MOU-1", "Dock")]["quantity"] == 1200
+    assert records[("LAP-1", "Shop")]["reorder_point"] == 30  # the service's default
+    movements = await listed(gateway, "/api/inventory/movements")
+    assert {(m["reason"], m["note"], m["actor"]) for m in movements} == {("create", "CSV import", "writer")}
+
+    # A second file sets quantities as a stock count; a row equal to the record changes nothing.
+    recount = as_csv([["sku", "warehouse", "quantity"], ["LAP-1", "Dock", "3"], ["MOU-1", "Dock", "1200"]])
+    status, report = await send(gateway, "stock", recount, False)
+    assert (report["updated"], report["unchanged"]) == (1, 1)
+    counts = await listed(gateway, "/api/inventory/movements?reason=count")
+    assert [(m["delta"], m["quantity_after"]) for m in counts] == [(-2, 3)]
+
+
+async def test_an_export_goes_back_in_unchanged_and_edited_rows_update(gateway: GatewayClient) -> None:
+    await send(gateway, "products", as_csv(GOOD_PRODUCTS), False)
+    await send(gateway, "stock", as_csv([["sku", "warehouse", "quantity"], ["LAP-1", "+Back", "4"]]), False)
+    products_file, stock_file = await download(gateway, "products"), await download(gateway, "stock")
+    assert "'" + FORMULA in products_file.decode()  # protected in the export
+    status, report = await send(gateway, "products", products_file, False)
+    assert (status, report["unchanged"], report["updated"]) == (200, 3, 0), report
+    status, report = await send(gateway, "stock", stock_file, False)
+    assert (status, report["unchanged"], report["updated"]) == (200, 1, 0), report
+
+    text = products_file.decode().replace("Laptop", "Laptop Pro")
+    text = text.replace("'" + FORMULA, "'" + FORMULA + "+1")
+    status, report = await send(gateway, "products", text.encode(), False)
+    assert (report["updated"], report["unchanged"]) == (2, 1)
+    names = sorted(p["name"] for p in await listed(gateway, "/api/products"))
+    assert names == sorted(["Laptop Pro", "Mouse", FORMULA + "+1"])
+    assert len(await listed(gateway, "/api/inventory/movements")) == 1  # products import moves no stock
+
+
+async def test_files_that_cannot_be_read_are_refused(gateway: GatewayClient) -> None:
+    status, problem = await send(gateway, "products", b"sku,name,colour\r\n", True)
+    assert status == 422
+    assert [(e["row"], e["column"]) for e in problem["row_errors"]] == [(1, "colour"), (1, "price")]
+    status, problem = await send(gateway, "products", b"\xff\xfe\x00", True)
+    assert problem["row_errors"][0]["message"] == "is not UTF-8 text; save it as CSV UTF-8"
+    status, problem = await send(gateway, "stock", b"", True)
+    assert status == 422
+    many = as_csv([["sku", "name", "price"]] + [[f"S{n}", "x", "1"] for n in range(MAX_ROWS + 1)])
+    status, problem = await send(gateway, "products", many, True)
+    assert (status, problem["type"]) == (413, "urn:stockwiz:problem:too-many-rows")
+    json = await gateway.post("/api/import/products.csv", json={"sku": "x"}, headers=WRITE)
+    assert json.status == 415
+    read_only = await gateway.post(
+        "/api/import/products.csv", data=b"sku,name,price\r\n", headers={**READ, "Content-Type": "text/csv"}
+    )
+    assert read_only.status == 403
+    assert (await gateway.post("/api/import/nothing.csv", data=b"", headers=CSV)).status == 404
+    assert await listed(gateway, "/api/products") == []
+
+
+async def test_two_imports_at_once_do_not_interleave(gateway: GatewayClient, backends: Backends) -> None:
+    rows = as_csv([["sku", "name", "price"]] + [[f"S-{n}", f"Item {n}", "1"] for n in range(300)])
+    outcomes = await asyncio.gather(*(send(gateway, "products", rows, False) for _ in range(2)))
+    statuses = sorted(status for status, _ in outcomes)
+    reports = [body for status, body in outcomes if status == 200]
+    # One creates every product; the other ran wholly after it (nothing left to create) or was told that
+    # an import was running (PostgreSQL) -- never half of each.
+    assert sorted((r["created"], r["unchanged"]) for r in reports) in ([(0, 300), (300, 0)], [(300, 0)])
+    if statuses == [200, 409]:
+        refused = next(body for status, body in outcomes if status == 409)
+        assert refused["type"] == "urn:stockwiz:problem:import-in-progress"
+    assert len(await listed(gateway, "/api/products")) == 300
+
+    db = Database(normalize_database_url(backends.database_url))
+    try:
+        if db.is_postgres:
+            # While another import holds the lock, an import is refused at once and writes nothing.
+            async with db.write() as conn:
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK_KEY)))
+                status, problem = await send(gateway, "products", as_csv(GOOD_PRODUCTS), False)
+                assert (status, problem["type"]) == (409, "urn:stockwiz:problem:import-in-progress")
+            assert len(await listed(gateway, "/api/products")) == 300
+    finally:
+        await db.dispose()
