@@ -1,10 +1,13 @@
 """Importing products from a CSV file (no HTTP here): every row is checked first, every bad row is
 reported, and then all rows are written in one transaction, or none.
 
-Rows are matched to products by SKU, so every row needs one: a SKU the shop already has **updates** that
-product (name, price and each other column the file has), a new SKU creates a product, a row equal to the
-product changes nothing. The columns are those of the products export; its `id`, `created_at` and
-`updated_at` are ignored, so an exported file imported again changes nothing.
+A row **updates** the product it names and creates one when it names none: by `id` when that is a product
+of this shop (the export writes it, so an exported file finds its products again, even those without a
+SKU), otherwise by `sku`. Every column the file has is set (a blank cell clears an optional one); a row
+equal to its product changes nothing, so an exported file imported again changes nothing. A SKU that
+belongs to another product than the row's id, or a product named by two rows, is a bad row. The export's
+`created_at` and `updated_at` are ignored. Leave `id` out (or blank) to match by SKU alone, say for a
+file from another shop.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 from sqlalchemy.exc import IntegrityError
 
 from products.schemas import Category, Description, Name, Price, Sku
@@ -23,13 +26,14 @@ from stockwiz_runtime.csvimport import Columns, Report, RowError, read_rows, rej
 from stockwiz_runtime.db import Database
 from stockwiz_runtime.importlock import lock_imports
 from stockwiz_runtime.problems import conflict
-from stockwiz_runtime.validation import RequestModel
+from stockwiz_runtime.validation import MAX_ID, RequestModel
 
 COLUMNS = Columns(
-    required=("sku", "name", "price"),
-    optional=("category", "description", "archived"),
-    ignored=("id", "created_at", "updated_at"),
+    required=("name", "price"),
+    optional=("id", "sku", "category", "description", "archived"),
+    ignored=("created_at", "updated_at"),
 )
+_FIELDS = ("sku", "name", "price", "category", "description", "archived")
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -43,6 +47,14 @@ def _decimal_text(value: Any) -> Any:
         raise ValueError("must be a price such as 12.50") from None
 
 
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise ValueError("must be a product id such as 42")
+        return int(value)
+    return value
+
+
 def _yes_no(value: Any) -> Any:
     if isinstance(value, str):
         if value.lower() in _TRUE:
@@ -54,7 +66,8 @@ def _yes_no(value: Any) -> Any:
 
 
 class ImportedProduct(RequestModel):
-    sku: Sku
+    id: Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_ID)] | None = None
+    sku: Sku | None = None
     name: Name
     price: Annotated[Price, BeforeValidator(_decimal_text)]
     category: Category | None = None
@@ -65,20 +78,9 @@ class ImportedProduct(RequestModel):
 async def import_products(db: Database, raw: bytes, *, dry_run: bool) -> Report:
     read = read_rows(raw, COLUMNS)
     # Only the columns the file has are set: a file without `category` leaves every category as it is.
-    fields = [
-        name for name in ("name", "price", "category", "description", "archived") if name in read.header
-    ]
+    fields = [name for name in _FIELDS if name in read.header]
     errors: list[RowError] = list(read.errors)
     valid = validate_rows(read.rows, ImportedProduct, errors)
-    first_row_of: dict[str, int] = {}
-    for number, product in valid:
-        key = product.sku  # unique as the database's constraint is (exactly)
-        if key in first_row_of:
-            errors.append(RowError(number, "sku", f"{product.sku} is already in row {first_row_of[key]}"))
-        else:
-            first_row_of[key] = number
-    if errors:
-        raise rejected(errors, read.count)
     report = Report(dry_run=dry_run, rows=read.count)
     now = datetime.now(UTC)
     try:
@@ -86,36 +88,70 @@ async def import_products(db: Database, raw: bytes, *, dry_run: bool) -> Report:
         # import would do now.
         async with db.write() as conn:
             await lock_imports(conn)
-            skus = [product.sku for _, product in valid]
-            found = await conn.execute(sa.select(products).where(products.c.sku.in_(skus)))
-            existing = {row.sku: row for row in found}
+            skus = [product.sku for _, product in valid if product.sku is not None]
+            ids = [product.id for _, product in valid if product.id is not None]
+            found = (
+                await conn.execute(
+                    sa.select(products).where(sa.or_(products.c.sku.in_(skus), products.c.id.in_(ids)))
+                )
+            ).all()
+            by_sku = {row.sku: row for row in found if row.sku is not None}
+            by_id = {row.id: row for row in found}
             inserts: list[dict[str, Any]] = []
-            for _, product in valid:
+            updates: list[tuple[int, dict[str, Any]]] = []
+            row_of_product: dict[int, int] = {}
+            row_of_sku: dict[str, int] = {}
+            for number, product in valid:
                 values: dict[str, Any] = {name: getattr(product, name) for name in fields}
-                current = existing.get(product.sku)
+                current = by_id.get(product.id) if product.id is not None else None
+                owner = by_sku.get(product.sku) if product.sku is not None else None
+                if current is not None and owner is not None and owner.id != current.id:
+                    errors.append(
+                        RowError(number, "sku", f"{product.sku} is the SKU of {owner.name} (id {owner.id})")
+                    )
+                    continue
+                current = current or owner
+                if product.sku is not None and product.sku in row_of_sku:
+                    errors.append(
+                        RowError(number, "sku", f"{product.sku} is already in row {row_of_sku[product.sku]}")
+                    )
+                    continue
+                if current is not None and current.id in row_of_product:
+                    errors.append(
+                        RowError(
+                            number, "id", f"{current.name} is already in row {row_of_product[current.id]}"
+                        )
+                    )
+                    continue
+                if product.sku is not None:
+                    row_of_sku[product.sku] = number
                 if current is None:
                     inserts.append(
                         {
-                            **product.model_dump(),
-                            **values,
+                            **product.model_dump(exclude={"id"}),
                             "version": 1,
                             "created_at": now,
                             "updated_at": now,
                         }
                     )
-                    report.created += 1
-                elif any(_differs(getattr(current, name), value) for name, value in values.items()):
-                    report.updated += 1
-                    if not dry_run:
-                        await conn.execute(
-                            sa.update(products)
-                            .where(products.c.id == current.id)
-                            .values(**values, version=products.c.version + 1, updated_at=now)
-                        )
+                    continue
+                row_of_product[current.id] = number
+                if any(_differs(getattr(current, name), value) for name, value in values.items()):
+                    updates.append((current.id, values))
                 else:
                     report.unchanged += 1
-            if inserts and not dry_run:
-                await conn.execute(sa.insert(products), inserts)
+            if errors:
+                raise rejected(errors, read.count)
+            report.created, report.updated = len(inserts), len(updates)
+            if not dry_run:
+                for product_id, values in updates:
+                    await conn.execute(
+                        sa.update(products)
+                        .where(products.c.id == product_id)
+                        .values(**values, version=products.c.version + 1, updated_at=now)
+                    )
+                if inserts:
+                    await conn.execute(sa.insert(products), inserts)
     except IntegrityError:
         # A product with one of these SKUs was created while the import ran: nothing was written.
         raise conflict(

@@ -58,6 +58,7 @@ GOOD_PRODUCTS = [
     ["LAP-1", "Laptop", "1,299.99", "Electronics", "13-inch"],
     ["MOU-1", "Mouse", "19.90", "", ""],
     ["FRM-1", "'" + FORMULA, "5", "'-5% off", "two\nlines"],
+    ["", "No SKU", "2.50", "", ""],
 ]
 
 
@@ -66,7 +67,7 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(gateway: Gatew
         [
             ["sku", "name", "price", "archived"],
             ["OK-1", "Fine", "10", "false"],
-            ["", "No SKU", "10", ""],
+            ["", "", "10", ""],
             ["BAD SKU", "", "ten", "maybe"],
             ["OK-1", "Again", "10", ""],
             ["OK-2", "Too many", "10", "false", "extra"],
@@ -78,7 +79,7 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(gateway: Gatew
         assert problem["type"] == "urn:stockwiz:problem:invalid-csv"
         assert problem["instance"] == "/api/import/products.csv"
         assert [(e["row"], e["column"]) for e in problem["row_errors"]] == [
-            (3, "sku"),
+            (3, "name"),
             (4, "archived"),
             (4, "name"),
             (4, "price"),
@@ -115,11 +116,12 @@ async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(gateway: Gatew
 
 async def test_a_good_file_is_imported_whole_and_named_in_the_ledger(gateway: GatewayClient) -> None:
     status, report = await send(gateway, "products", as_csv(GOOD_PRODUCTS), True)
-    assert (status, report) == (200, {"dry_run": True, "rows": 3, "created": 3, "updated": 0, "unchanged": 0})
+    assert (status, report) == (200, {"dry_run": True, "rows": 4, "created": 4, "updated": 0, "unchanged": 0})
     assert await listed(gateway, "/api/products") == []
     status, report = await send(gateway, "products", as_csv(GOOD_PRODUCTS), False)
-    assert (status, report["created"]) == (200, 3)
+    assert (status, report["created"]) == (200, 4)
     products = {p["sku"]: p for p in await listed(gateway, "/api/products")}
+    assert products[None]["name"] == "No SKU"
     assert products["LAP-1"]["price"] == 1299.99 and products["LAP-1"]["description"] == "13-inch"
     # The export's protective apostrophe is gone: the shop's own text is stored.
     assert products["FRM-1"]["name"] == FORMULA and products["FRM-1"]["category"] == "-5% off"
@@ -155,16 +157,36 @@ async def test_an_export_goes_back_in_unchanged_and_edited_rows_update(gateway: 
     products_file, stock_file = await download(gateway, "products"), await download(gateway, "stock")
     assert "'" + FORMULA in products_file.decode()  # protected in the export
     status, report = await send(gateway, "products", products_file, False)
-    assert (status, report["unchanged"], report["updated"]) == (200, 3, 0), report
+    # Every product comes back unchanged, the one without a SKU too (found by its id).
+    assert (status, report["unchanged"], report["updated"]) == (200, 4, 0), report
     status, report = await send(gateway, "stock", stock_file, False)
     assert (status, report["unchanged"], report["updated"]) == (200, 1, 0), report
 
     text = products_file.decode().replace("Laptop", "Laptop Pro")
     text = text.replace("'" + FORMULA, "'" + FORMULA + "+1")
     status, report = await send(gateway, "products", text.encode(), False)
-    assert (report["updated"], report["unchanged"]) == (2, 1)
+    assert (report["updated"], report["unchanged"]) == (2, 2)
     names = sorted(p["name"] for p in await listed(gateway, "/api/products"))
-    assert names == sorted(["Laptop Pro", "Mouse", FORMULA + "+1"])
+    assert names == sorted(["Laptop Pro", "Mouse", FORMULA + "+1", "No SKU"])
+    # An id names its product even when the file gives it a new SKU; a SKU of another product is refused.
+    by_sku = {p["sku"]: p for p in await listed(gateway, "/api/products")}
+    renamed = as_csv(
+        [
+            ["id", "sku", "name", "price"],
+            [str(by_sku["LAP-1"]["id"]), "LAP-2", "Laptop Pro", "1299.99"],
+            [str(by_sku["MOU-1"]["id"]), "FRM-1", "Mouse", "19.90"],
+        ]
+    )
+    status, problem = await send(gateway, "products", renamed, False)
+    assert [(e["row"], e["column"], e["message"]) for e in problem["row_errors"]] == [
+        (3, "sku", f"FRM-1 is the SKU of {FORMULA}+1 (id {by_sku['FRM-1']['id']})")
+    ]
+    renamed_only = as_csv(
+        [["id", "sku", "name", "price"], [str(by_sku["LAP-1"]["id"]), "LAP-2", "Laptop Pro", "1299.99"]]
+    )
+    status, report = await send(gateway, "products", renamed_only, False)
+    assert (status, report["updated"]) == (200, 1), report
+    assert "LAP-2" in {p["sku"] for p in await listed(gateway, "/api/products")}
     assert len(await listed(gateway, "/api/inventory/movements")) == 1  # products import moves no stock
 
 
@@ -172,6 +194,7 @@ async def test_files_that_cannot_be_read_are_refused(gateway: GatewayClient) -> 
     status, problem = await send(gateway, "products", b"sku,name,colour\r\n", True)
     assert status == 422
     assert [(e["row"], e["column"]) for e in problem["row_errors"]] == [(1, "colour"), (1, "price")]
+    assert problem["row_errors"][0]["message"] == "is not a column of this import"
     status, problem = await send(gateway, "products", b"\xff\xfe\x00", True)
     assert problem["row_errors"][0]["message"] == "is not UTF-8 text; save it as CSV UTF-8"
     status, problem = await send(gateway, "stock", b"", True)
