@@ -64,9 +64,10 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     expect(stock_row).to_contain_text("Low")
 
     history = page.locator("#movements-body tr")
-    expect(history.first).to_contain_text("ship")
+    # Reasons in the shop's words (the code is the tooltip).
+    expect(history.first).to_contain_text("Shipped")
     expect(history.first).to_contain_text("-35")
-    expect(page.locator("#movements-body")).to_contain_text("receive")
+    expect(page.locator("#movements-body")).to_contain_text("Received")
     expect(page.locator("#movements-body")).to_contain_text("+40")
 
     # Shipping more than there is is refused and said so; nothing changes.
