@@ -76,11 +76,13 @@ async def import_stock(db: Database, raw: bytes, *, dry_run: bool, default_reord
             await lock_imports(conn)
             skus = [row.sku for _, row in valid if row.sku is not None]
             ids = [row.product_id for _, row in valid if row.sku is None and row.product_id is not None]
+            # The products FOR SHARE (PostgreSQL), then their records FOR UPDATE: the order every writer of
+            # stock locks them in (see stock._archived_refusal), so an archive cannot slip in between.
             known = (
                 await conn.execute(
-                    sa.select(products.c.id, products.c.sku, products.c.name, products.c.archived).where(
-                        sa.or_(products.c.sku.in_(skus), products.c.id.in_(ids))
-                    )
+                    sa.select(products.c.id, products.c.sku, products.c.name, products.c.archived)
+                    .where(sa.or_(products.c.sku.in_(skus), products.c.id.in_(ids)))
+                    .with_for_update(read=True)
                 )
             ).all()
             by_sku = {product.sku: product for product in known if product.sku is not None}

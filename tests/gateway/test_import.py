@@ -236,3 +236,20 @@ async def test_two_imports_at_once_do_not_interleave(gateway: GatewayClient, bac
             assert len(await listed(gateway, "/api/products")) == 300
     finally:
         await db.dispose()
+
+
+async def test_an_archived_product_takes_no_imported_stock(gateway: GatewayClient) -> None:
+    await send(gateway, "products", as_csv(GOOD_PRODUCTS), False)
+    await send(gateway, "stock", as_csv([["sku", "warehouse", "quantity"], ["MOU-1", "Dock", "4"]]), False)
+    mouse = next(p for p in await listed(gateway, "/api/products") if p["sku"] == "MOU-1")
+    archived = await gateway.put(f"/api/products/{mouse['id']}", json={"archived": True}, headers=WRITE)
+    assert archived.status == 200
+    more = as_csv([["sku", "warehouse", "quantity"], ["MOU-1", "Dock", "9"], ["MOU-1", "Shop", "1"]])
+    status, problem = await send(gateway, "stock", more, True)
+    assert status == 422
+    assert [(e["row"], e["column"]) for e in problem["row_errors"]] == [(2, "quantity"), (3, "quantity")]
+    assert problem["row_errors"][0]["message"] == "Mouse is archived and takes no new stock; restore it first"
+    # Counting it down is allowed: a shop may still correct what an archived product holds.
+    fewer = as_csv([["sku", "warehouse", "quantity"], ["MOU-1", "Dock", "1"]])
+    status, report = await send(gateway, "stock", fewer, False)
+    assert (status, report["updated"]) == (200, 1)
