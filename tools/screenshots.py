@@ -34,6 +34,8 @@ VIEWS = [
     ("products", "#/products", "#view-products table tbody tr"),
     ("product", "#/product/{product}", "#view-product h1, #view-product h2"),
     ("low-stock", "#/low-stock", "#view-low-stock"),
+    ("movements", "#/movements", "#log-table tbody tr"),
+    ("import", "#/import", "#view-import h1"),
 ]
 
 
