@@ -20,11 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inventory.schemas import MAX_QUANTITY, Warehouse
-from inventory.stock import movement_of, record_movements
+from inventory.stock import movement_of
 from inventory.tables import inventory, products
 from stockwiz_runtime.csvimport import Columns, Report, RowError, read_rows, rejected, validate_rows
 from stockwiz_runtime.db import Database
 from stockwiz_runtime.importlock import lock_imports
+from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import conflict
 from stockwiz_runtime.validation import MAX_ID, FieldRuleError, RequestModel
 
@@ -175,34 +176,60 @@ async def _write(
     now: datetime,
 ) -> None:
     ledger: list[dict[str, Any]] = []
-    for product, row in creates:
-        statement = (
-            sa.insert(inventory)
-            .values(
-                product_id=product.id,
-                warehouse=row.warehouse,
-                quantity=row.quantity,
-                reorder_point=default_reorder_point if row.reorder_point is None else row.reorder_point,
-                reorder_quantity=row.reorder_quantity or 0,
-                version=1,
-                created_at=now,
-                last_updated=now,
+    if creates:
+        # One statement for every new record (executemany with RETURNING, in the rows' order): 5,000 rows
+        # are one round trip's worth of work, not 5,000.
+        created = (
+            await conn.execute(
+                sa.insert(inventory).returning(*inventory.c, sort_by_parameter_order=True),
+                [
+                    {
+                        "product_id": product.id,
+                        "warehouse": row.warehouse,
+                        "quantity": row.quantity,
+                        "reorder_point": default_reorder_point
+                        if row.reorder_point is None
+                        else row.reorder_point,
+                        "reorder_quantity": row.reorder_quantity or 0,
+                        "version": 1,
+                        "created_at": now,
+                        "last_updated": now,
+                    }
+                    for product, row in creates
+                ],
             )
-            .returning(*inventory.c)
-        )
-        created = (await conn.execute(statement)).mappings().one()
-        ledger.append(movement_of(created, row.quantity, "create", now, IMPORT_NOTE))
-    for current, changes in updates:
-        update = (
+        ).mappings()
+        ledger += [movement_of(record, record["quantity"], "create", now, IMPORT_NOTE) for record in created]
+    if updates:
+        # One executemany for every changed record. The rows are locked (FOR UPDATE; SQLite's writer is
+        # alone), so their new versions and quantities are known without RETURNING.
+        values = [{**current, **changes, "version": current["version"] + 1} for current, changes in updates]
+        await conn.execute(
             sa.update(inventory)
-            .where(inventory.c.id == current["id"])
-            .values(**changes, version=inventory.c.version + 1, last_updated=now)
-            .returning(*inventory.c)
+            .where(inventory.c.id == sa.bindparam("record_id"))
+            .values(
+                quantity=sa.bindparam("new_quantity"),
+                reorder_point=sa.bindparam("new_reorder_point"),
+                reorder_quantity=sa.bindparam("new_reorder_quantity"),
+                version=sa.bindparam("new_version"),
+                last_updated=now,
+            ),
+            [
+                {
+                    "record_id": record["id"],
+                    "new_quantity": record["quantity"],
+                    "new_reorder_point": record["reorder_point"],
+                    "new_reorder_quantity": record["reorder_quantity"],
+                    "new_version": record["version"],
+                }
+                for record in values
+            ],
         )
-        updated = (await conn.execute(update)).mappings().one()
-        if "quantity" in changes:
-            ledger.append(
-                movement_of(updated, updated["quantity"] - current["quantity"], "count", now, IMPORT_NOTE)
-            )
+        ledger += [
+            movement_of(record, record["quantity"] - current["quantity"], "count", now, IMPORT_NOTE)
+            for record, (current, changes) in zip(values, updates, strict=True)
+            if "quantity" in changes
+        ]
     if ledger:
-        await record_movements(conn, ledger)
+        # executemany: a multi-row VALUES of 5,000 movements would pass SQLite's limit of bound parameters.
+        await conn.execute(sa.insert(stock_movements), ledger)

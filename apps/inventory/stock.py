@@ -162,7 +162,6 @@ async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any
 
 # The import (inventory.imports) records its movements the same way.
 movement_of = _movement
-record_movements = _record_movements
 
 
 def _units(count: int) -> str:

@@ -144,11 +144,20 @@ async def import_products(db: Database, raw: bytes, *, dry_run: bool) -> Report:
                 raise rejected(errors, read.count)
             report.created, report.updated = len(inserts), len(updates)
             if not dry_run:
-                for product_id, values in updates:
+                if updates:
+                    # One executemany: every row of a file sets the same columns (those of its header).
                     await conn.execute(
                         sa.update(products)
-                        .where(products.c.id == product_id)
-                        .values(**values, version=products.c.version + 1, updated_at=now)
+                        .where(products.c.id == sa.bindparam("product_id"))
+                        .values(
+                            **{name: sa.bindparam(f"new_{name}") for name in fields},
+                            version=products.c.version + 1,
+                            updated_at=now,
+                        ),
+                        [
+                            {"product_id": product_id, **{f"new_{k}": v for k, v in values.items()}}
+                            for product_id, values in updates
+                        ],
                     )
                 if inserts:
                     await conn.execute(sa.insert(products), inserts)

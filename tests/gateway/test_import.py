@@ -253,3 +253,26 @@ async def test_an_archived_product_takes_no_imported_stock(gateway: GatewayClien
     fewer = as_csv([["sku", "warehouse", "quantity"], ["MOU-1", "Dock", "1"]])
     status, report = await send(gateway, "stock", fewer, False)
     assert (status, report["updated"]) == (200, 1)
+
+
+async def test_the_largest_files_import_in_one_go(gateway: GatewayClient) -> None:
+    """5,000 products, then 5,000 stock records and their movements: within the request deadline, and past
+    SQLite's limit of bound parameters per statement."""
+    products = as_csv([["sku", "name", "price"]] + [[f"BULK-{n}", f"Bulk {n}", "1"] for n in range(MAX_ROWS)])
+    status, report = await send(gateway, "products", products, False)
+    assert (status, report["created"]) == (200, MAX_ROWS), report
+    renamed = products.replace(b",Bulk ", b",Bulk item ")
+    status, report = await send(gateway, "products", renamed, False)
+    assert (status, report["updated"]) == (200, MAX_ROWS), report
+    stock = as_csv(
+        [["sku", "warehouse", "quantity"]] + [[f"BULK-{n}", "Dock", str(n)] for n in range(MAX_ROWS)]
+    )
+    status, report = await send(gateway, "stock", stock, False)
+    assert (status, report["created"]) == (200, MAX_ROWS), report
+    recount = as_csv(
+        [["sku", "warehouse", "quantity"]] + [[f"BULK-{n}", "Dock", "7"] for n in range(MAX_ROWS)]
+    )
+    status, report = await send(gateway, "stock", recount, False)
+    assert (status, report["updated"], report["unchanged"]) == (200, MAX_ROWS - 1, 1), report
+    response = await gateway.get("/api/inventory/movements", params={"limit": "1"}, headers=READ)
+    assert response.headers["X-Total-Count"] == str(2 * MAX_ROWS - 1)
