@@ -42,8 +42,11 @@ def test_the_movement_log_filters_and_names_who(
     page, watch = signed_in_page(browser, gateway, size)
     name = f"Log lamp {size}"
     stocked_product(page, name, "12.00", "Dock", 60)
+    before = nav_low(page)
     transfer_stock(page, "Dock", f"Shelf {size}", 5)
     expect(page.locator("#stock-body tr", has_text=f"Shelf {size}")).to_contain_text("5")
+    # The new shelf record is low (5 <= 30): the count in the navigation follows without a reload.
+    expect(page.locator("#nav-low")).to_have_text(str(before + 1))
     # The product's own history speaks the shop's words and names the token.
     history = page.locator("#movements-body tr").first
     expect(history).to_contain_text("Transfer in")
@@ -71,6 +74,30 @@ def test_the_movement_log_filters_and_names_who(
     expect(page.locator("#log-state")).to_have_text("No movement matches these filters.")
     filters.get_by_role("button", name="Clear").click()
     expect(rows.first).to_contain_text(name)
+
+    # Paging: 21 more shipments of this product make two pages of its 26 movements, newest first.
+    record_id = page.evaluate(
+        """async (name) => {
+            const headers = {Authorization: `Bearer ${sessionStorage.getItem('stockwiz.token')}`,
+                             'Content-Type': 'application/json'};
+            const records = await (await fetch('/api/inventory?limit=1000', {headers})).json();
+            const dock = records.find((r) => r.product_name === name && r.warehouse === 'Dock');
+            for (let n = 0; n < 21; n += 1) {
+                await fetch(`/api/inventory/${dock.id}/adjust`, {method: 'POST', headers,
+                    body: JSON.stringify({delta: -1, reason: 'ship'})});
+            }
+            return dock.id;
+        }""",
+        name,
+    )
+    assert record_id
+    filters.get_by_label("Product", exact=True).select_option(label=name)
+    filters.get_by_role("button", name="Filter").click()
+    expect(page.locator("#log-range")).to_have_text("1\u201320 of 26")
+    expect(rows.first.locator("td").nth(5)).to_have_text("34")  # the last shipment: 55 - 21
+    page.get_by_role("button", name="Older").click()
+    expect(page.locator("#log-range")).to_have_text("21\u201326 of 26")
+    expect(rows.last).to_contain_text("New stock record")
     no_sideways_scrolling(page, size)
     assert watch.errors == [] and watch.dialogs == []
 
