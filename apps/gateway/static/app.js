@@ -820,7 +820,7 @@
   }
 
   // ---- the shop-wide movement log --------------------------------------------------------------------
-  const logView = { offset: 0, loaded: false };
+  const logView = { offset: 0 };
 
   function logFilters() {
     const form = $("log-filters").elements;
@@ -830,11 +830,9 @@
     };
   }
 
+  // The choices are read each time the view opens, so a product or warehouse added meanwhile is there.
   async function openLog() {
-    if (!logView.loaded) {
-      logView.loaded = true;
-      await loadLogChoices();
-    }
+    await loadLogChoices();
     loadLog();
   }
 
@@ -962,7 +960,6 @@
         form.reset();
         notice(summarise(data));
         refreshCards();
-        logView.loaded = false;
       }
     } catch (error) {
       $("import-summary").textContent = "";
