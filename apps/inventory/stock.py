@@ -49,7 +49,6 @@ _RECORD_COLUMNS = (
     inventory.c.last_updated,
     inventory.c.version,
 )
-_MOVEMENT_COLUMNS = tuple(stock_movements.c)
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def _insert(conn: AsyncConnection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def missing_record(inventory_id: int) -> ProblemError:
+def _missing(inventory_id: int) -> ProblemError:
     return not_found(f"stock record {inventory_id} does not exist")
 
 
@@ -160,8 +159,10 @@ async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any
     await conn.execute(sa.insert(stock_movements).values(movements))
 
 
-# The import (inventory.imports) records its movements the same way.
+# For the modules beside this one: the import (inventory.imports) records its movements the same way, and
+# the movement log (inventory.movements) refuses an unknown record the same way.
 movement_of = _movement
+missing_record = _missing
 
 
 def _units(count: int) -> str:
@@ -268,7 +269,7 @@ async def _apply_delta(
     found = await conn.execute(sa.select(*_RECORD_COLUMNS).where(inventory.c.id == inventory_id))
     current = found.mappings().first()
     if current is None:
-        raise missing_record(inventory_id)
+        raise _missing(inventory_id)
     name = await _product_name(conn, current["product_id"])
     raise _refusal(current, name, current["quantity"], delta, reason)
 
@@ -333,7 +334,7 @@ async def get_record(db: Database, inventory_id: int) -> Record:
             .first()
         )
     if row is None:
-        raise missing_record(inventory_id)
+        raise _missing(inventory_id)
     return Record(record_json(row))
 
 
@@ -507,7 +508,7 @@ async def adjust_many(
             .first()
         )
         if current is None:
-            return [missing_record(inventory_id) for _ in adjustments]
+            return [_missing(inventory_id) for _ in adjustments]
         record = {**current, "last_updated": now}
         outcomes: list[Change | ProblemError] = []
         ledger: list[dict[str, Any]] = []
@@ -621,7 +622,7 @@ async def _locked_record(
         .first()
     )
     if row is None:
-        raise missing_record(inventory_id)
+        raise _missing(inventory_id)
     if expected_versions is not None and row["version"] not in expected_versions:
         raise precondition_failed(row["version"])
     return row
