@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import composition, export
+from gateway import composition, export, imports
 from gateway.keys import CONFIG, DOWNSTREAM, FORWARDED, INVENTORY, PRODUCTS, STATIC
 from gateway.proxy import proxy, upstream_request_headers
 from gateway.upstream import Upstream
@@ -81,6 +81,14 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     upstream = request.app[PRODUCTS] if chosen.service == "products" else request.app[INVENTORY]
     headers = upstream_request_headers(request, request[FORWARDED])
     return await export.stream_export(request, name, upstream, chosen, headers)
+
+
+@routes.post(r"/api/import/{name:[a-z]+}.csv")
+async def import_csv(request: web.Request) -> web.StreamResponse:
+    chosen = imports.find_import(request.match_info["name"])
+    upstream = request.app[PRODUCTS] if chosen.service == "products" else request.app[INVENTORY]
+    query = request.raw_path.partition("?")[2]
+    return await proxy(request, upstream, chosen.path + (f"?{query}" if query else ""), request[FORWARDED])
 
 
 def _service_path(request: web.Request) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from gateway import imports
 from stockwiz_runtime import openapi as oa
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -227,6 +228,9 @@ def openapi_document() -> dict[str, Any]:
                     ("product_id", "Only this product."),
                     ("warehouse", "Only this warehouse (exact)."),
                     ("reason", "Only this reason."),
+                    ("actor", "Only changes by this actor (an API token's name)."),
+                    ("from", "Only movements at or after this ISO date or date-time."),
+                    ("to", "Only movements at or before this ISO date-time, or on or before this date."),
                 ],
             )
         },
@@ -300,6 +304,8 @@ def merge_service_document(document: dict[str, Any], service: str, service_docum
                 public.setdefault("parameters", copy.deepcopy(operation))
             elif isinstance(operation, dict) and method not in public:
                 public[method] = _secured({**operation, "tags": [service]})
+    for path, item in imports.public_operations(service, service_document).items():
+        paths[path] = {method: _secured(operation) for method, operation in item.items()}
     schemas = document["components"]["schemas"]
     for name, schema in service_document.get("components", {}).get("schemas", {}).items():
         schemas.setdefault(name, copy.deepcopy(schema))

@@ -8,7 +8,8 @@ from datetime import timedelta
 from aiohttp import web
 from pydantic import BaseModel
 
-from inventory import stock
+from inventory import imports, stock
+from inventory import movements as ledger
 from inventory.batching import AdjustmentBatcher
 from inventory.config import InventoryConfig
 from inventory.idempotency import REPLAYED_HEADER, Change, IdempotencyKey, key_from_request, run_once
@@ -22,7 +23,8 @@ from inventory.schemas import (
     SummaryQuery,
     TransferRequest,
 )
-from stockwiz_runtime.bodies import read_model, validate
+from stockwiz_runtime.bodies import read_csv, read_model, validate
+from stockwiz_runtime.csvimport import ImportQuery
 from stockwiz_runtime.db import DATABASE
 from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
 from stockwiz_runtime.jsonio import json_response
@@ -105,7 +107,20 @@ async def summary(request: web.Request) -> web.Response:
 @routes.get("/inventory/movements")
 async def movements(request: web.Request) -> web.Response:
     query = validate(MovementQuery, dict(request.query))
-    return _page(request, await stock.movements(request.app[DATABASE], query), query)
+    return _page(request, await ledger.list_movements(request.app[DATABASE], query), query)
+
+
+@routes.post("/inventory/import.csv")
+async def import_stock(request: web.Request) -> web.Response:
+    query = validate(ImportQuery, dict(request.query))
+    raw = await read_csv(request)
+    report = await imports.import_stock(
+        request.app[DATABASE],
+        raw,
+        dry_run=query.dry_run,
+        default_reorder_point=request.app[CONFIG].default_reorder_point,
+    )
+    return json_response(report.as_json())
 
 
 @routes.post("/inventory/transfer")
@@ -166,4 +181,4 @@ async def adjust(request: web.Request) -> web.Response:
 async def record_movements(request: web.Request) -> web.Response:
     inventory_id = path_id(request, what="stock record")
     query = validate(MovementQuery, dict(request.query))
-    return _page(request, await stock.movements(request.app[DATABASE], query, inventory_id), query)
+    return _page(request, await ledger.list_movements(request.app[DATABASE], query, inventory_id), query)

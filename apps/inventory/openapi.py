@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory import warehouse_openapi
+from inventory import imports, warehouse_openapi
 from inventory.schemas import (
     MAX_QUANTITY,
     MAX_SUMMARY_IDS,
@@ -14,6 +14,7 @@ from inventory.schemas import (
     InventoryUpdate,
     TransferRequest,
 )
+from stockwiz_runtime import csvimport
 from stockwiz_runtime import openapi as oa
 from stockwiz_runtime.validation import MAX_ID
 
@@ -62,7 +63,8 @@ LISTED_RECORD_SCHEMA: dict[str, Any] = {
 }
 MOVEMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "One entry of the append-only ledger; a record's movements sum to its quantity.",
+    "description": "One entry of the append-only ledger, with its product's name and SKU; a record's "
+    "movements sum to its quantity.",
     "required": [
         "id",
         "inventory_id",
@@ -74,7 +76,10 @@ MOVEMENT_SCHEMA: dict[str, Any] = {
         "note",
         "reference",
         "request_id",
+        "actor",
         "created_at",
+        "product_name",
+        "sku",
     ],
     "properties": {
         "id": _ID,
@@ -87,7 +92,14 @@ MOVEMENT_SCHEMA: dict[str, Any] = {
         "note": {"type": ["string", "null"]},
         "reference": {"type": ["string", "null"]},
         "request_id": {"type": ["string", "null"]},
+        "actor": {
+            "type": ["string", "null"],
+            "description": "Who made the change: the name of the API token the gateway admitted; null when "
+            "nobody was named (movements from before the actor was recorded, an open gateway).",
+        },
         "created_at": {"type": "string", "format": "date-time"},
+        "product_name": {"type": ["string", "null"], "description": "null only if the product is gone."},
+        "sku": {"type": ["string", "null"]},
     },
 }
 PRODUCT_STOCK_SCHEMA: dict[str, Any] = {
@@ -167,7 +179,27 @@ RECORD_FILTERS = [
         "warehouse", {"type": "string", "minLength": 1, "maxLength": 100}, "Only this warehouse (exact)."
     ),
 ]
-MOVEMENT_FILTERS = [*RECORD_FILTERS, oa.query("reason", {"enum": list(REASONS)}, "Only this reason.")]
+_MOMENT = {
+    "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+}
+MOVEMENT_FILTERS = [
+    *RECORD_FILTERS,
+    oa.query("reason", {"enum": list(REASONS)}, "Only this reason."),
+    oa.query(
+        "actor", {"type": "string", "pattern": r"^[A-Za-z0-9._-]{1,64}$"}, "Only changes by this actor."
+    ),
+    oa.query(
+        "from",
+        _MOMENT,
+        "Only movements at or after this ISO date or date-time (UTC unless it has an offset).",
+    ),
+    oa.query(
+        "to",
+        _MOMENT,
+        "Only movements at or before this ISO date-time, or during and before this ISO date; before `from` "
+        "is a 422.",
+    ),
+]
 
 
 def _list(
@@ -209,7 +241,10 @@ EXAMPLES: dict[str, Any] = {
         "note": None,
         "reference": "order 1042",
         "request_id": "0b7f3c1e-2f4d-4a8e-9b61-2d0c5e7a9f13",
+        "actor": "warehouse-desk",
         "created_at": "2026-03-02T14:05:00+00:00",
+        "product_name": "Monitor 4K",
+        "sku": "MON-4K",
     },
     "ProductStock": {
         "id": 4,
@@ -251,6 +286,7 @@ EXAMPLES: dict[str, Any] = {
         "from": {**RECORD_EXAMPLE, "quantity": 15, "version": 4},
         "to": {**RECORD_EXAMPLE, "id": 9, "warehouse": "Warehouse A", "quantity": 20, "version": 2},
     },
+    "ImportReport": csvimport.REPORT_EXAMPLE,
     "InventoryCreate": {"product_id": 4, "warehouse": "Warehouse B", "quantity": 30, "reorder_point": 30},
     "InventoryUpdate": {"quantity": 28, "note": "stock count, aisle 3"},
     "AdjustRequest": {"delta": -5, "reason": "ship", "reference": "order 1042"},
@@ -318,8 +354,20 @@ def openapi_document() -> dict[str, Any]:
         },
         "/inventory/movements": {
             "get": _list(
-                "listMovements", "Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *oa.PAGING]
+                "listMovements",
+                "Movement",
+                "The shop-wide movement log, newest first, each with its product's name and SKU.",
+                [*MOVEMENT_FILTERS, *oa.PAGING],
             ),
+        },
+        "/inventory/import.csv": {
+            "post": csvimport.import_operation(
+                "importStock",
+                "Import opening stock from CSV (the stock export's columns): new records are created, "
+                "existing ones set to the file's quantity as a count.",
+                imports.COLUMNS,
+                "sku,warehouse,quantity,reorder_point\r\nMON-4K,Warehouse B,30,10\r\n",
+            )
         },
         "/inventory/transfer": {
             "post": {
@@ -413,6 +461,7 @@ def openapi_document() -> dict[str, Any]:
             "ProductStock": PRODUCT_STOCK_SCHEMA,
             "StockSummary": SUMMARY_SCHEMA,
             "TransferResult": TRANSFER_RESULT_SCHEMA,
+            "ImportReport": csvimport.REPORT_SCHEMA,
             **oa.schemas_of(InventoryCreate, InventoryUpdate, AdjustRequest, TransferRequest),
             **warehouse_openapi.SCHEMAS,
         },

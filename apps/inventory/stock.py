@@ -28,7 +28,6 @@ from inventory.schemas import (
     InventoryCreate,
     InventoryQuery,
     InventoryUpdate,
-    MovementQuery,
     TransferRequest,
 )
 from inventory.tables import inventory, products
@@ -38,7 +37,7 @@ from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found, validation_failed
-from stockwiz_runtime.request_context import current_request_id
+from stockwiz_runtime.request_context import current_actor, current_request_id
 
 log = logging.getLogger("stockwiz.inventory")
 
@@ -52,7 +51,6 @@ _RECORD_COLUMNS = (
     inventory.c.last_updated,
     inventory.c.version,
 )
-_MOVEMENT_COLUMNS = tuple(stock_movements.c)
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,7 @@ def movement_json(row: sa.RowMapping) -> dict[str, Any]:
         "note": row["note"],
         "reference": row["reference"],
         "request_id": row["request_id"],
+        "actor": row["actor"],
         "created_at": _utc(row["created_at"]),
     }
 
@@ -124,6 +123,13 @@ def _unknown_product(product_id: int) -> ProblemError:
     )
 
 
+class _Current:
+    """The actor of the request being handled (see _movement)."""
+
+
+CURRENT = _Current()
+
+
 def _movement(
     record: Mapping[Any, Any],
     delta: int,
@@ -132,6 +138,7 @@ def _movement(
     note: str | None = None,
     reference: str | None = None,
     request_id: str | None = None,
+    actor: str | _Current | None = CURRENT,
 ) -> dict[str, Any]:
     return {
         "inventory_id": record["id"],
@@ -143,12 +150,21 @@ def _movement(
         "note": note,
         "reference": reference,
         "request_id": request_id or current_request_id(),
+        # A combined round (adjust_many) names each request's actor, none included: its task's context
+        # holds the actor of whichever request started it.
+        "actor": current_actor() if isinstance(actor, _Current) else actor,
         "created_at": now,
     }
 
 
 async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any]]) -> None:
     await conn.execute(sa.insert(stock_movements).values(movements))
+
+
+# For the modules beside this one: the import (inventory.imports) records its movements the same way, and
+# the movement log (inventory.movements) refuses an unknown record the same way.
+movement_of = _movement
+missing_record = _missing
 
 
 def _units(count: int) -> str:
@@ -411,36 +427,6 @@ async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
     return result
 
 
-async def movements(db: Database, query: MovementQuery, inventory_id: int | None = None) -> Page:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if inventory_id is not None:
-        conditions.append(stock_movements.c.inventory_id == inventory_id)
-    if query.product_id is not None:
-        conditions.append(stock_movements.c.product_id == query.product_id)
-    if query.warehouse is not None:
-        conditions.append(stock_movements.c.warehouse == query.warehouse)
-    if query.reason is not None:
-        conditions.append(stock_movements.c.reason == query.reason)
-    select_page = (
-        sa.select(*_MOVEMENT_COLUMNS)
-        .where(*conditions)
-        # Ids grow with time: newest first without a tie on equal timestamps.
-        .order_by(stock_movements.c.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    count = sa.select(sa.func.count()).select_from(stock_movements).where(*conditions)
-    async with db.read() as conn:
-        rows = (await conn.execute(select_page)).mappings().all()
-        total = int(await conn.scalar(count) or 0)
-        # A deleted record's history stays readable; a record that never existed is a 404.
-        if inventory_id is not None and total == 0:
-            exists = await conn.scalar(sa.select(inventory.c.id).where(inventory.c.id == inventory_id))
-            if exists is None:
-                raise _missing(inventory_id)
-    return Page([movement_json(row) for row in rows], total)
-
-
 # Writes. Each returns a Change so the idempotency layer can store and replay its response.
 
 
@@ -513,6 +499,7 @@ async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) 
 class Adjustment:
     body: AdjustRequest
     request_id: str | None
+    actor: str | None = None
 
 
 async def adjust_many(
@@ -554,7 +541,14 @@ async def adjust_many(
             record = {**record, "quantity": after, "version": record["version"] + 1}
             ledger.append(
                 _movement(
-                    record, body.delta, body.reason, now, body.note, body.reference, adjustment.request_id
+                    record,
+                    body.delta,
+                    body.reason,
+                    now,
+                    body.note,
+                    body.reference,
+                    adjustment.request_id,
+                    adjustment.actor,
                 )
             )
             outcomes.append(Change(200, record_json(record), ((body.reason, body.delta),)))

@@ -267,6 +267,31 @@ async def resolve(conn: AsyncConnection, name: str, field: str, *, receiving: bo
     return str(row.name)
 
 
+@dataclass(frozen=True)
+class Place:
+    """A warehouse as a name given for it resolves: its stored name, and whether it is archived."""
+
+    name: str
+    archived: bool
+
+
+async def resolve_many(conn: AsyncConnection, names: set[str]) -> dict[str, Place]:
+    """`resolve` for many names at once (a CSV import): given name -> the warehouse it means, by exact name
+    or whatever its case; names that mean none are left out. Read FOR SHARE, as `resolve` does."""
+    keys = {name_key(name) for name in names}
+    rows = (
+        await conn.execute(
+            sa.select(warehouses.c.name, warehouses.c.name_key, warehouses.c.archived)
+            .where(sa.or_(warehouses.c.name.in_(sorted(names)), warehouses.c.name_key.in_(sorted(keys))))
+            .with_for_update(read=True)
+        )
+    ).all()
+    exact = {row.name: Place(row.name, row.archived) for row in rows}
+    by_key = {row.name_key: Place(row.name, row.archived) for row in rows if row.name_key is not None}
+    found = {name: exact.get(name) or by_key.get(name_key(name)) for name in names}
+    return {name: place for name, place in found.items() if place is not None}
+
+
 async def refuse_if_archived(conn: AsyncConnection, name: str) -> None:
     """For stock added to an existing record: its warehouse must not be archived (it exists: the record
     names it)."""

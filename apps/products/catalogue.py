@@ -19,7 +19,7 @@ from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import ProblemError, conflict, not_found
-from stockwiz_runtime.request_context import current_request_id
+from stockwiz_runtime.request_context import current_actor, current_request_id
 
 _COLUMNS = (
     products.c.id,
@@ -290,6 +290,7 @@ async def delete_product(db: Database, product_id: int, expected_versions: froze
                             "note": f"product deleted: {label}",
                             "reference": None,
                             "request_id": current_request_id(),
+                            "actor": current_actor(),
                             "created_at": now,
                         }
                         for record in records

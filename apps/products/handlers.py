@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from products import catalogue
+from products import catalogue, imports
 from products.schemas import ProductCreate, ProductQuery, ProductUpdate
-from stockwiz_runtime.bodies import read_model, validate
+from stockwiz_runtime.bodies import read_csv, read_model, validate
+from stockwiz_runtime.csvimport import ImportQuery
 from stockwiz_runtime.db import DATABASE
 from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
 from stockwiz_runtime.jsonio import json_response
@@ -35,6 +36,14 @@ async def list_products(request: web.Request) -> web.Response:
 async def create_product(request: web.Request) -> web.Response:
     body = await read_model(request, ProductCreate)
     return _product_response(await catalogue.create_product(request.app[DATABASE], body), status=201)
+
+
+@routes.post("/products/import.csv")
+async def import_products(request: web.Request) -> web.Response:
+    query = validate(ImportQuery, dict(request.query))
+    raw = await read_csv(request)
+    report = await imports.import_products(request.app[DATABASE], raw, dry_run=query.dry_run)
+    return json_response(report.as_json())
 
 
 @routes.get("/products/categories")

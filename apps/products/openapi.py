@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from products import imports
 from products.schemas import ProductCreate, ProductUpdate, SortKey
+from stockwiz_runtime import csvimport
 from stockwiz_runtime import openapi as oa
 from stockwiz_runtime.validation import SEARCH_PATTERN, id_list_pattern
 
@@ -80,6 +82,7 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
     "updated_at": "2026-03-02T14:05:00+00:00",
 }
 EXAMPLES: dict[str, Any] = {
+    "ImportReport": csvimport.REPORT_EXAMPLE,
     "Product": PRODUCT_EXAMPLE,
     "ProductCreate": {
         "name": "Monitor 4K",
@@ -112,6 +115,15 @@ def openapi_document() -> dict[str, Any]:
                     {"201": {**oa.ok_json(PRODUCT_REF, "Created", ETAG)}}, 409, 413, 415, 422
                 ),
             },
+        },
+        "/products/import.csv": {
+            "post": csvimport.import_operation(
+                "importProducts",
+                "Import products from CSV (the products export's columns), matched by SKU: a new SKU is "
+                "created, a known one updated.",
+                imports.COLUMNS,
+                "sku,name,price,category\r\nMON-4K,Monitor 4K,499.99,Electronics\r\n",
+            )
         },
         "/products/categories": {
             "get": {
@@ -166,6 +178,10 @@ def openapi_document() -> dict[str, Any]:
         version="1.0.0",
         description="The product catalogue. Errors are application/problem+json (RFC 9457).",
         paths=paths,
-        schemas={"Product": PRODUCT_SCHEMA, **oa.schemas_of(ProductCreate, ProductUpdate)},
+        schemas={
+            "Product": PRODUCT_SCHEMA,
+            "ImportReport": csvimport.REPORT_SCHEMA,
+            **oa.schemas_of(ProductCreate, ProductUpdate),
+        },
         examples=EXAMPLES,
     )

@@ -189,6 +189,29 @@ async def test_products_become_archivable_all_active(database_url: str) -> None:
         await db.dispose()
 
 
+async def test_movements_gain_an_unknown_actor_and_lose_it_again(database_url: str) -> None:
+    """0008: movements recorded before it name no actor (NULL); back at 0007 the column is gone and the
+    movements are kept."""
+    db = Database(normalize_database_url(database_url))
+    try:
+        await upgrade(db, "0007")
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO stock_movements (inventory_id, product_id, warehouse, delta, quantity_after,"
+                    " reason, created_at) VALUES (1, 1, 'A', 5, 5, 'create', CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade(db, "0008")
+        async with db.read() as conn:
+            actors = await conn.execute(sa.text("SELECT actor FROM stock_movements"))
+            assert actors.scalars().all() == [None]
+        await downgrade_drops_only(db, "0007", "stock_movements", "actor", rows=1)
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
 async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None:
     db = Database(normalize_database_url(database_url))
     try:

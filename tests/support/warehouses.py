@@ -19,6 +19,8 @@ TEST_WAREHOUSES = (
     "Outlet",
     "Main",
     "Overflow",
+    "Shop",
+    "+Back",
     "+Backroom",
     "Warehouse with a rather long name",
 )

@@ -113,6 +113,7 @@
     // The data on screen belongs to the session that ended: none of it stays visible.
     for (const id of ["card-products", "card-units", "card-low", "card-value"]) $(id).textContent = "–";
     $("card-value-note").textContent = "";
+    $("nav-low").hidden = true;
     $("signed-out-text").textContent = text;
     show("signed-out");
     showAuthButtons();
@@ -177,7 +178,8 @@
   const NOT_SIGNED_IN = "StockWiz needs a sign-in token to show your stock. Ask whoever runs your " +
     "StockWiz for one, then choose “Sign in”.";
 
-  async function api(method, path, { body, headers } = {}) {
+  // `raw` sends a file as it is (a CSV import) with `headers` naming its type; `body` goes as JSON.
+  async function api(method, path, { body, headers, raw } = {}) {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const sent = { Accept: "application/json", ...(headers || {}) };
       const token = sessionStorage.getItem(TOKEN_KEY);
@@ -186,7 +188,7 @@
       let response;
       try {
         response = await fetch(path, {
-          method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body),
+          method, headers: sent, body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
           credentials: "omit", cache: "no-store",
         });
       } catch (error) {
@@ -332,6 +334,7 @@
       ]);
       $("card-products").textContent = count.format(totalOf(products));
       $("card-low").textContent = count.format(totalOf(low));
+      showLowCount(totalOf(low));
       let units = 0;
       let offset = 0;
       for (let page = 0; page < 20; page += 1) {
@@ -345,6 +348,24 @@
       if (!(error instanceof ApiError && error.status === 401)) showError(error);
     }
   }
+
+  // The low-stock count beside "Low stock" in the navigation, kept current after every change.
+  function showLowCount(total) {
+    const badge = $("nav-low");
+    badge.textContent = count.format(total);
+    badge.hidden = total === 0;
+    badge.setAttribute("aria-label", `${count.format(total)} low-stock records`);
+  }
+
+  // What each ledger reason means, in the shop's words.
+  const REASONS = {
+    create: "New stock record", receive: "Received", return: "Customer return", ship: "Shipped",
+    damage: "Damaged", adjust: "Adjustment", count: "Stock count", transfer_in: "Transfer in",
+    transfer_out: "Transfer out", delete: "Record removed",
+  };
+  const reasonLabel = (reason) => REASONS[reason] || reason;
+  const actorLabel = (actor) => actor || "unknown";
+  const signed = (delta) => (delta > 0 ? `+${count.format(delta)}` : count.format(delta));
 
   // ---- products ------------------------------------------------------------------------------------
   const productsView = { offset: 0 };
@@ -727,9 +748,10 @@
       $("movements-body").replaceChildren(...result.data.map((m) => el("tr", {},
         el("td", {}, formatDate(m.created_at)),
         el("td", {}, m.warehouse),
-        el("td", {}, el("span", { className: "reason" }, m.reason)),
-        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, m.delta > 0 ? `+${m.delta}` : String(m.delta)),
+        el("td", {}, el("span", { className: "reason", title: m.reason }, reasonLabel(m.reason))),
+        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, signed(m.delta)),
         el("td", { className: "num" }, count.format(m.quantity_after)),
+        el("td", { className: m.actor ? "" : "muted" }, actorLabel(m.actor)),
         el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
       labelCells($("movements-table"));
       $("movements-table").hidden = result.data.length === 0;
@@ -992,6 +1014,163 @@
     }
   }
 
+  // ---- the shop-wide movement log --------------------------------------------------------------------
+  const logView = { offset: 0 };
+
+  function logFilters() {
+    const form = $("log-filters").elements;
+    return {
+      from: form.from.value, to: form.to.value, product_id: form.product_id.value,
+      warehouse: form.warehouse.value.trim(), reason: form.reason.value, actor: form.actor.value.trim(),
+    };
+  }
+
+  // The choices are read each time the view opens, so a product or warehouse added meanwhile is there.
+  async function openLog() {
+    await loadLogChoices();
+    loadLog();
+  }
+
+  // The product and warehouse choices of the filters (up to 1,000 of each: suggestions, not limits).
+  async function loadLogChoices() {
+    try {
+      const [products, records] = await Promise.all([
+        api("GET", "/api/products?limit=1000&sort=name"),
+        api("GET", "/api/inventory?limit=1000"),
+      ]);
+      const select = $("log-product");
+      const chosen = select.value;
+      select.replaceChildren(el("option", { value: "" }, "All products"), ...products.data.map((p) =>
+        el("option", { value: p.id }, p.sku ? `${p.name} (${p.sku})` : p.name)));
+      select.value = chosen;
+      const names = [...new Set(records.data.map((r) => r.warehouse))].sort();
+      $("log-warehouse-options").replaceChildren(...names.map((name) => el("option", { value: name })));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) showError(error);
+    }
+  }
+
+  async function loadLog() {
+    const form = $("log-filters");
+    clearFormErrors(form);
+    logView.seq = (logView.seq || 0) + 1;
+    const seq = logView.seq;
+    showState("log-state", "Loading movements…");
+    const offset = logView.offset;
+    try {
+      const result = await api("GET", `/api/inventory/movements?${query({ ...logFilters(), limit: PAGE_SIZE, offset })}`);
+      if (seq !== logView.seq) return;
+      $("log-body").replaceChildren(...result.data.map((m) => el("tr", {},
+        el("td", {}, formatDate(m.created_at)),
+        el("td", {}, el("a", { href: `#/product/${m.product_id}` }, m.product_name || `Product ${m.product_id}`),
+          m.sku ? el("span", { className: "muted mono" }, ` ${m.sku}`) : null),
+        el("td", {}, m.warehouse),
+        el("td", {}, el("span", { className: "reason", title: m.reason }, reasonLabel(m.reason))),
+        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, signed(m.delta)),
+        el("td", { className: "num" }, count.format(m.quantity_after)),
+        el("td", { className: m.actor ? "" : "muted" }, actorLabel(m.actor)),
+        el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
+      labelCells($("log-table"));
+      $("log-table").hidden = result.data.length === 0;
+      const filtered = Object.values(logFilters()).some(Boolean);
+      showState("log-state", result.data.length ? "" :
+        (filtered ? "No movement matches these filters." : "No movements yet."));
+      pager("log", offset, result.data.length, totalOf(result), (next) => {
+        logView.offset = next;
+        loadLog();
+      });
+    } catch (error) {
+      if (seq !== logView.seq) return;
+      $("log-table").hidden = true;
+      showState("log-state", "");
+      // A bad filter (a date the API cannot read, say) is shown under the filters, in their words.
+      formFailed(form, error);
+    }
+  }
+
+  // ---- import and export ---------------------------------------------------------------------------
+  // A download needs the token in a header, which a plain link cannot send: fetch it, then save the file.
+  async function download(name, filters, errorLine) {
+    errorLine.textContent = "";
+    const headers = {};
+    const token = currentToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      const response = await fetch(`/api/export/${name}.csv?${query(filters)}`, { headers, credentials: "omit", cache: "no-store" });
+      if (!response.ok) {
+        let problem = null;
+        try { problem = await response.json(); } catch { problem = null; }
+        throw new ApiError(response.status, problem);
+      }
+      const disposition = response.headers.get("Content-Disposition") || "";
+      const match = disposition.match(/filename="([^"]+)"/);
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: match ? match[1] : `stockwiz-${name}.csv` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (error) {
+      errorLine.textContent = error instanceof ApiError ? error.describe() : `The download failed: ${error.message}`;
+    }
+  }
+
+  const importState = { checked: null };
+
+  function resetImport() {
+    importState.checked = null;
+    $("import-run").disabled = true;
+    $("import-error").textContent = "";
+    $("import-summary").textContent = "";
+    $("import-errors").hidden = true;
+    $("import-errors-body").replaceChildren();
+  }
+
+  function summarise(report) {
+    const parts = [`${count.format(report.created)} new`, `${count.format(report.updated)} updated`,
+      `${count.format(report.unchanged)} unchanged`];
+    const rows = `${count.format(report.rows)} ${report.rows === 1 ? "row" : "rows"}`;
+    return report.dry_run ? `The file is fine: ${rows} (${parts.join(", ")}). Choose “Import” to write it.` :
+      `Imported ${rows}: ${parts.join(", ")}.`;
+  }
+
+  async function runImport(dryRun) {
+    const form = $("import-form");
+    const file = form.elements.file.files[0];
+    const kind = form.elements.kind.value;
+    resetImport();
+    if (!file) {
+      $("import-error").textContent = "Choose a CSV file first.";
+      return;
+    }
+    const buttons = [$("import-check"), $("import-run")];
+    for (const button of buttons) button.disabled = true;
+    $("import-summary").textContent = dryRun ? "Checking the file…" : "Importing…";
+    try {
+      const { data } = await api("POST", `/api/import/${kind}.csv?dry_run=${dryRun}`, {
+        raw: file, headers: { "Content-Type": "text/csv" },
+      });
+      $("import-summary").textContent = summarise(data);
+      if (dryRun) importState.checked = { kind, file };
+      else {
+        form.reset();
+        notice(summarise(data));
+        refreshCards();
+      }
+    } catch (error) {
+      $("import-summary").textContent = "";
+      const rows = error instanceof ApiError && Array.isArray(error.problem.row_errors) ? error.problem.row_errors : [];
+      $("import-error").textContent = error.message;
+      $("import-errors-body").replaceChildren(...rows.map((row) => el("tr", {},
+        el("td", { className: "num" }, String(row.row)), el("td", { className: "mono" }, row.column),
+        el("td", {}, row.message))));
+      labelCells($("import-errors"));
+      $("import-errors").hidden = rows.length === 0;
+    } finally {
+      $("import-check").disabled = false;
+      $("import-run").disabled = !importState.checked;
+    }
+  }
+
   // ---- routing -------------------------------------------------------------------------------------
   function show(name) {
     for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
@@ -1016,6 +1195,11 @@
       warehouseView.rowErrors.clear();
       show("warehouses");
       loadWarehouses();
+    } else if (hash === "#/movements") {
+      show("movements");
+      openLog();
+    } else if (hash === "#/import") {
+      show("import");
     } else {
       show("products");
       loadProducts();
@@ -1066,6 +1250,27 @@
       if (value) keepToken(value);
     });
     $("token-cancel").addEventListener("click", () => $("token-dialog").close());
+    $("log-filters").addEventListener("submit", (event) => {
+      event.preventDefault();
+      logView.offset = 0;
+      loadLog();
+    });
+    $("log-clear").addEventListener("click", () => {
+      $("log-filters").reset();
+      logView.offset = 0;
+      loadLog();
+    });
+    $("log-download").addEventListener("click", () => download("movements", logFilters(), $("log-error")));
+    $("log-reason").append(...Object.entries(REASONS).map(([value, label]) => el("option", { value }, label)));
+    for (const button of document.querySelectorAll("[data-export]")) {
+      button.addEventListener("click", () => download(button.dataset.export, {}, $("export-error")));
+    }
+    $("import-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      runImport(true);
+    });
+    $("import-run").addEventListener("click", () => runImport(false));
+    for (const id of ["import-kind", "import-file"]) $(id).addEventListener("change", resetImport);
     window.addEventListener("hashchange", route);
     showAuthButtons();
     await borrowToken();
