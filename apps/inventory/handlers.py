@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 from pydantic import BaseModel
 
-from inventory import stock
+from inventory import product_view, stock
 from inventory.batching import AdjustmentBatcher
 from inventory.config import InventoryConfig
 from inventory.idempotency import REPLAYED_HEADER, Change, IdempotencyKey, key_from_request, run_once
@@ -25,7 +25,7 @@ from inventory.schemas import (
 from stockwiz_runtime.bodies import read_model, validate
 from stockwiz_runtime.db import DATABASE
 from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
-from stockwiz_runtime.jsonio import json_response
+from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, json_response
 from stockwiz_runtime.problems import ProblemError
 
 CONFIG = web.AppKey("inventory_config", InventoryConfig)
@@ -126,6 +126,15 @@ async def transfer(request: web.Request) -> web.Response:
 async def product_stock(request: web.Request) -> web.Response:
     product_id = path_id(request, "product_id", what="product")
     return json_response(await stock.product_stock(request.app[DATABASE], product_id))
+
+
+@routes.get(f"/inventory/product-view/{{product_id:{ID_SEGMENT}}}")
+async def get_product_view(request: web.Request) -> web.Response:
+    product_id = path_id(request, "product_id", what="product")
+    view = await product_view.product_view(request.app[DATABASE], product_id)
+    return web.Response(
+        body=view.body, content_type=JSON_CONTENT_TYPE, headers={"ETag": etag_for(view.version)}
+    )
 
 
 @routes.get(RECORD_PATH)

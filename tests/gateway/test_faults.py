@@ -45,10 +45,10 @@ async def test_a_slow_service_is_a_504_within_the_timeout(
     app = web.Application()
     app.router.add_get("/products", slow)
     app.router.add_get("/inventory/summary", slow)
-    app.router.add_get(r"/products/{id:\d+}", slow)
+    app.router.add_get(r"/inventory/product-view/{id:\d+}", slow)
     url = await fake_upstream(app)
     client = await gateway_for(url, url, UPSTREAM_TIMEOUT="0.5")
-    for path, upstream in (("/api/products", "product-service"), ("/api/products/1", "product-service")):
+    for path, upstream in (("/api/products", "product-service"), ("/api/products/1", "inventory-service")):
         started = time.monotonic()
         response = await client.get(path)
         await assert_problem(response, 504, upstream)
@@ -58,22 +58,30 @@ async def test_a_slow_service_is_a_504_within_the_timeout(
 async def test_composition_names_the_failing_service(
     gateway_for: Build, fake_upstream: Start, no_listener: str
 ) -> None:
+    """One product with its stock is one call to the inventory service's product view: the product service
+    being down does not matter to it, the inventory service being down is a 502 naming it, and the view's
+    own 404 is the answer, with `instance` the path the client asked for."""
     app = web.Application()
 
-    async def product(request: web.Request) -> web.Response:
-        return web.json_response({"id": 1, "name": "A", "price": 1})
+    async def view(request: web.Request) -> web.Response:
+        return web.json_response({"id": 1, "name": "A", "price": 1}, headers={"ETag": '"3"'})
 
     async def missing(request: web.Request) -> web.Response:
-        return web.json_response({"status": 404}, status=404, content_type="application/problem+json")
+        body = {"status": 404, "instance": "/inventory/product-view/2"}
+        return web.json_response(body, status=404, content_type="application/problem+json")
 
-    app.router.add_get("/products/1", product)
-    app.router.add_get("/products/2", missing)
-    products = await fake_upstream(app)
-    client = await gateway_for(products, no_listener)
-    await assert_problem(await client.get("/api/products/1"), 502, "inventory-service")
-    # The product's own 404 wins over a stock failure: the product does not exist either way.
+    app.router.add_get("/inventory/product-view/1", view)
+    app.router.add_get("/inventory/product-view/2", missing)
+    inventory = await fake_upstream(app)
+    client = await gateway_for(no_listener, inventory)
+    response = await client.get("/api/products/1")
+    assert response.status == 200 and response.headers["ETag"] == '"3"'
+    assert await response.json() == {"id": 1, "name": "A", "price": 1}
     response = await client.get("/api/products/2")
     assert response.status == 404 and response.content_type == "application/problem+json"
+    assert (await response.json())["instance"] == "/api/products/2"
+    down = await gateway_for(no_listener, no_listener)
+    await assert_problem(await down.get("/api/products/1"), 502, "inventory-service")
 
 
 async def test_a_flapping_service_opens_the_breaker_then_it_closes_again(
@@ -156,7 +164,7 @@ async def test_a_database_outage_opens_the_breaker_but_load_shedding_does_not(
     down = await fake_upstream(problem_app("database-unavailable", outage))
     busy = await fake_upstream(problem_app("overloaded", shedding))
     client = await gateway_for(down, busy, BREAKER_FAILURE_THRESHOLD="3", BREAKER_RESET_SECONDS="30")
-    for path in ("/api/products", "/api/products/1", "/api/products?limit=5"):
+    for path in ("/api/products", "/api/products?limit=2", "/api/products?limit=5"):
         response = await client.get(path)
         assert response.status == 503 and response.headers["Retry-After"] == "2"
         assert (await response.json())["type"] == "urn:stockwiz:problem:database-unavailable"
@@ -169,6 +177,10 @@ async def test_a_database_outage_opens_the_breaker_but_load_shedding_does_not(
         assert response.status == 503 and response.headers["Retry-After"] == "2"
         assert (await response.json())["type"] == "urn:stockwiz:problem:overloaded"
     assert shedding["/inventory"] == 6
+    # The composed read is the inventory service's: its refusal is passed on, the breaker stays closed.
+    response = await client.get("/api/products/1")
+    assert response.status == 503 and (await response.json())["type"] == "urn:stockwiz:problem:overloaded"
+    assert shedding["/inventory/product-view/1"] == 1
     metrics = await (await client.get("/metrics")).text()
     assert 'gateway_circuit_state{upstream="inventory-service"} 0.0' in metrics
     assert 'gateway_circuit_state{upstream="product-service"} 2.0' in metrics
