@@ -22,6 +22,7 @@ from inventory.schemas import (
     SummaryQuery,
     TransferRequest,
 )
+from inventory.summary_json import summary_json
 from stockwiz_runtime.bodies import read_model, validate
 from stockwiz_runtime.db import DATABASE
 from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
@@ -99,6 +100,9 @@ async def low_stock(request: web.Request) -> web.Response:
 @routes.get("/inventory/summary")
 async def summary(request: web.Request) -> web.Response:
     query = validate(SummaryQuery, dict(request.query))
+    written = await summary_json(request.app[DATABASE], query.product_ids)
+    if written is not None:
+        return web.Response(body=written, content_type=JSON_CONTENT_TYPE)
     return json_response(await stock.summary(request.app[DATABASE], query.product_ids))
 
 
