@@ -692,6 +692,12 @@ def run_scenarios(stack: Stack, wrk: str, settings: Settings) -> list[Result]:
     )
     plain_100 = scenario("list-100", "GET /api/products?limit=100", f"{gateway}/api/products?limit=100")
     scenario("list-1000", "GET /api/products?limit=1000", f"{gateway}/api/products?limit=1000")
+    scenario(
+        "direct-list-1000",
+        "GET /products?limit=1000 on the product service",
+        f"{products}/products?limit=1000",
+        auth=False,
+    )
     full_100 = scenario(
         "full-100", "GET /api/products-full?limit=100", f"{gateway}/api/products-full?limit=100"
     )
