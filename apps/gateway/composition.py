@@ -107,6 +107,10 @@ async def product_with_stock(
         headers_out = client_response_headers(answer_headers)
         headers_out.setdefault("Content-Type", JSON_CONTENT_TYPE)
         return web.Response(status=status, body=raw, headers=headers_out)
+    if not raw.startswith(b'{"id":'):
+        # Not a product view (something else answering in the service's place): never passed on as one.
+        # A prefix check, not a decode: the gateway no longer reads this body, it only vouches for its kind.
+        raise _bad_answer(inventory, status)
     out_headers = {name: answer_headers[name] for name in _PASSED_THROUGH if name in answer_headers}
     return web.Response(body=raw, content_type=JSON_CONTENT_TYPE, headers=out_headers)
 

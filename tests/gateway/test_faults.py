@@ -237,8 +237,10 @@ async def test_a_service_answering_garbage_is_a_502(
     app = web.Application()
     app.router.add_get("/products", garbage)
     app.router.add_get("/inventory/summary", garbage)
+    app.router.add_get("/inventory/product-view/1", garbage)
     url = await fake_upstream(app)
     client = await gateway_for(url, url)
-    response = await client.get("/api/products-full")
-    assert response.status == 502
-    assert (await response.json())["type"] == "urn:stockwiz:problem:upstream-bad-response"
+    for path in ("/api/products-full", "/api/products/1"):
+        response = await client.get(path)
+        assert response.status == 502, path
+        assert (await response.json())["type"] == "urn:stockwiz:problem:upstream-bad-response"
