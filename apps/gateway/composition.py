@@ -94,13 +94,17 @@ _PRODUCT_VIEW_PATH = "/inventory/product-view/"
 
 
 async def product_with_stock(
-    inventory: Upstream, product_id: int, headers: Mapping[str, str]
+    products: Upstream, inventory: Upstream, product_id: int, headers: Mapping[str, str]
 ) -> web.Response:
     """One product with `inventory` (total quantity, main warehouse, per-warehouse breakdown); no
     `inventory` key when the product has no stock. One call: the inventory service reads the product and its
     stock in one statement and writes them as the product service and the stock summary would (see
     inventory.product_view), so what the gateway used to splice from two calls arrives whole."""
     status, answer_headers, raw = await inventory.get_bytes(_PRODUCT_VIEW_PATH + str(product_id), headers)
+    if status == 404 and _NO_SUCH_PRODUCT not in raw:
+        # Not the view's "no such product" but a route it does not know: an inventory service older than
+        # the gateway, during a rolling deployment. Compose from the two calls, as before the view existed.
+        return await _composed_from_two_calls(products, inventory, product_id, headers)
     if status != 200:
         # A 404 problem (no such product), a 503 database-unavailable with Retry-After, ...: the service's
         # own answer is the answer.
@@ -113,6 +117,28 @@ async def product_with_stock(
         raise _bad_answer(inventory, status)
     out_headers = {name: answer_headers[name] for name in _PASSED_THROUGH if name in answer_headers}
     return web.Response(body=raw, content_type=JSON_CONTENT_TYPE, headers=out_headers)
+
+
+# The product view's (and the product service's) words for a product that does not exist.
+_NO_SUCH_PRODUCT = b"does not exist"
+
+
+async def _composed_from_two_calls(
+    products: Upstream, inventory: Upstream, product_id: int, headers: Mapping[str, str]
+) -> web.Response:
+    status, answer_headers, raw = await products.get_bytes(f"/products/{product_id}", headers)
+    if status != 200:
+        headers_out = client_response_headers(answer_headers)
+        headers_out.setdefault("Content-Type", JSON_CONTENT_TYPE)
+        return web.Response(status=status, body=raw, headers=headers_out)
+    body = raw.rstrip()
+    if not body.startswith(b'{"id":') or not body.endswith(b"}"):
+        raise _bad_answer(products, status)
+    entry = (await _stock_summary(inventory, [product_id], headers)).get(str(product_id))
+    if entry is not None:
+        body = body[:-1] + b',"inventory":' + orjson.dumps(entry) + b"}"
+    out_headers = {name: answer_headers[name] for name in _PASSED_THROUGH if name in answer_headers}
+    return web.Response(body=body, content_type=JSON_CONTENT_TYPE, headers=out_headers)
 
 
 async def products_with_stock(

@@ -63,7 +63,9 @@ async def products_full(request: web.Request) -> web.Response:
 async def product_with_stock(request: web.Request) -> web.Response:
     product_id = path_id(request, what="product")
     headers = upstream_request_headers(request, request[FORWARDED])
-    return await composition.product_with_stock(request.app[INVENTORY], product_id, headers)
+    return await composition.product_with_stock(
+        request.app[PRODUCTS], request.app[INVENTORY], product_id, headers
+    )
 
 
 @routes.get(r"/api/export/{name:[a-z]+}.csv")

@@ -67,7 +67,7 @@ async def test_composition_names_the_failing_service(
         return web.json_response({"id": 1, "name": "A", "price": 1}, headers={"ETag": '"3"'})
 
     async def missing(request: web.Request) -> web.Response:
-        body = {"status": 404, "instance": "/inventory/product-view/2"}
+        body = {"status": 404, "detail": "product 2 does not exist", "instance": "/inventory/product-view/2"}
         return web.json_response(body, status=404, content_type="application/problem+json")
 
     app.router.add_get("/inventory/product-view/1", view)
@@ -82,6 +82,40 @@ async def test_composition_names_the_failing_service(
     assert (await response.json())["instance"] == "/api/products/2"
     down = await gateway_for(no_listener, no_listener)
     await assert_problem(await down.get("/api/products/1"), 502, "inventory-service")
+
+
+async def test_an_inventory_service_without_the_product_view_is_composed_from_two_calls(
+    gateway_for: Build, fake_upstream: Start
+) -> None:
+    """During a rolling deployment the gateway may be newer than the inventory service: a 404 that is not
+    the view's "does not exist" means the route is missing, and the read is composed the old way."""
+
+    async def product(request: web.Request) -> web.Response:
+        return web.Response(
+            body=b'{"id":1,"price":1.10}', content_type="application/json", headers={"ETag": '"4"'}
+        )
+
+    async def summary(request: web.Request) -> web.Response:
+        assert request.query["product_ids"] == "1"
+        return web.json_response({"1": {"quantity": 3, "warehouse": "A", "warehouses": []}})
+
+    async def unknown_route(request: web.Request) -> web.Response:
+        body = {"status": 404, "detail": "Not Found"}
+        return web.json_response(body, status=404, content_type="application/problem+json")
+
+    services = web.Application()
+    services.router.add_get("/products/1", product)
+    services.router.add_get("/inventory/summary", summary)
+    services.router.add_get("/inventory/product-view/{id}", unknown_route)
+    url = await fake_upstream(services)
+    client = await gateway_for(url, url)
+    response = await client.get("/api/products/1")
+    assert response.status == 200 and response.headers["ETag"] == '"4"'
+    expected = b'{"id":1,"price":1.10,"inventory":{"quantity":3,"warehouse":"A","warehouses":[]}}'
+    assert await response.read() == expected
+    # The product service's own 404 is still the answer.
+    response = await client.get("/api/products/2")
+    assert response.status == 404
 
 
 async def test_a_flapping_service_opens_the_breaker_then_it_closes_again(
