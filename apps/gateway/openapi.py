@@ -194,7 +194,7 @@ def openapi_document() -> dict[str, Any]:
             "get": _secured(
                 {
                     "operationId": "getProductWithStock",
-                    "summary": "One product with its stock (two concurrent backend calls).",
+                    "summary": "One product with its stock (one call: the inventory service's product view).",
                     "tags": ["composed"],
                     "responses": oa.responses(
                         {"200": oa.ok_json({"$ref": "#/components/schemas/ProductWithStock"})}, 404

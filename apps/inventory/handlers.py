@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 from pydantic import BaseModel
 
-from inventory import imports, stock
+from inventory import imports, product_view, stock
 from inventory import movements as ledger
 from inventory.batching import AdjustmentBatcher
 from inventory.config import InventoryConfig
@@ -23,11 +23,12 @@ from inventory.schemas import (
     SummaryQuery,
     TransferRequest,
 )
+from inventory.summary_json import summary_json
 from stockwiz_runtime.bodies import read_csv, read_model, validate
 from stockwiz_runtime.csvimport import ImportQuery
 from stockwiz_runtime.db import DATABASE
 from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
-from stockwiz_runtime.jsonio import json_response
+from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, json_response
 from stockwiz_runtime.problems import ProblemError
 
 CONFIG = web.AppKey("inventory_config", InventoryConfig)
@@ -101,6 +102,9 @@ async def low_stock(request: web.Request) -> web.Response:
 @routes.get("/inventory/summary")
 async def summary(request: web.Request) -> web.Response:
     query = validate(SummaryQuery, dict(request.query))
+    written = await summary_json(request.app[DATABASE], query.product_ids)
+    if written is not None:
+        return web.Response(body=written, content_type=JSON_CONTENT_TYPE)
     return json_response(await stock.summary(request.app[DATABASE], query.product_ids))
 
 
@@ -141,6 +145,15 @@ async def transfer(request: web.Request) -> web.Response:
 async def product_stock(request: web.Request) -> web.Response:
     product_id = path_id(request, "product_id", what="product")
     return json_response(await stock.product_stock(request.app[DATABASE], product_id))
+
+
+@routes.get(f"/inventory/product-view/{{product_id:{ID_SEGMENT}}}")
+async def get_product_view(request: web.Request) -> web.Response:
+    product_id = path_id(request, "product_id", what="product")
+    view = await product_view.product_view(request.app[DATABASE], product_id)
+    return web.Response(
+        body=view.body, content_type=JSON_CONTENT_TYPE, headers={"ETag": etag_for(view.version)}
+    )
 
 
 @routes.get(RECORD_PATH)

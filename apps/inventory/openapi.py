@@ -144,6 +144,33 @@ SUMMARY_SCHEMA: dict[str, Any] = {
         },
     },
 }
+PRODUCT_VIEW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A product as the product service shows it, with its stock as the summary gives it.",
+    "required": [
+        "id",
+        "name",
+        "description",
+        "price",
+        "category",
+        "sku",
+        "archived",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": _ID,
+        "name": {"type": "string"},
+        "description": {"type": ["string", "null"]},
+        "price": {"type": "number", "description": "Exact, two decimals."},
+        "category": {"type": ["string", "null"]},
+        "sku": {"type": ["string", "null"]},
+        "archived": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "inventory": SUMMARY_SCHEMA["additionalProperties"],
+    },
+}
 TRANSFER_RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["product_id", "quantity", "from", "to"],
@@ -156,6 +183,12 @@ TRANSFER_RESULT_SCHEMA: dict[str, Any] = {
 }
 
 ETAG = {"ETag": {"description": "The record's version, for If-Match.", "schema": {"type": "string"}}}
+PRODUCT_ETAG = {
+    "ETag": {
+        "description": "The product's version, for If-Match on the product.",
+        "schema": {"type": "string"},
+    }
+}
 REPLAYED = {
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response of an earlier request with the same key.",
@@ -257,6 +290,37 @@ EXAMPLES: dict[str, Any] = {
             RECORD_EXAMPLE,
             {**RECORD_EXAMPLE, "id": 9, "warehouse": "Warehouse A", "quantity": 10, "version": 1},
         ],
+    },
+    "ProductView": {
+        "id": 4,
+        "name": "Monitor 4K",
+        "description": "27-inch 4K monitor",
+        "price": 499.99,
+        "category": "Electronics",
+        "sku": "MON-4K",
+        "archived": False,
+        "created_at": "2026-03-01T09:30:00+00:00",
+        "updated_at": "2026-03-02T14:05:00+00:00",
+        "inventory": {
+            "quantity": 35,
+            "warehouse": "Warehouse B",
+            "warehouses": [
+                {
+                    "id": 4,
+                    "warehouse": "Warehouse B",
+                    "quantity": 25,
+                    "reorder_point": 30,
+                    "reorder_quantity": 50,
+                },
+                {
+                    "id": 9,
+                    "warehouse": "Warehouse A",
+                    "quantity": 10,
+                    "reorder_point": 30,
+                    "reorder_quantity": 50,
+                },
+            ],
+        },
     },
     "StockSummary": {
         "4": {
@@ -396,6 +460,18 @@ def openapi_document() -> dict[str, Any]:
                 "responses": oa.responses({"200": oa.ok_json(_ref("ProductStock"))}, 404),
             },
         },
+        "/inventory/product-view/{product_id}": {
+            "parameters": [oa.path_id("product_id")],
+            "get": {
+                "operationId": "getProductView",
+                "summary": "A product (as the product service shows it) with its stock summary under "
+                "`inventory`, read in one statement: the gateway's GET /api/products/{id}. No `inventory` "
+                "key when the product has no stock records.",
+                "responses": oa.responses(
+                    {"200": oa.ok_json(_ref("ProductView"), headers=PRODUCT_ETAG)}, 404
+                ),
+            },
+        },
         "/inventory/{id}": {
             "parameters": [oa.path_id()],
             "get": {
@@ -459,6 +535,7 @@ def openapi_document() -> dict[str, Any]:
             "ListedStockRecord": LISTED_RECORD_SCHEMA,
             "Movement": MOVEMENT_SCHEMA,
             "ProductStock": PRODUCT_STOCK_SCHEMA,
+            "ProductView": PRODUCT_VIEW_SCHEMA,
             "StockSummary": SUMMARY_SCHEMA,
             "TransferResult": TRANSFER_RESULT_SCHEMA,
             "ImportReport": csvimport.REPORT_SCHEMA,

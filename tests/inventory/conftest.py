@@ -88,8 +88,8 @@ async def client(aiohttp_client: ClientFactory, database_url: str, products: Cli
     return client
 
 
-async def make_test_warehouses(client: Client) -> None:
-    for name in TEST_WAREHOUSES:
+async def make_test_warehouses(client: Client, names: tuple[str, ...] = TEST_WAREHOUSES) -> None:
+    for name in names:
         response = await client.post("/warehouses", json={"name": name})
         assert response.status == 201, await response.text()
 
