@@ -327,6 +327,7 @@ async def seed_demo_products(db: Database) -> None:
                         "name": p.name,
                         "description": p.description,
                         "price": p.price,
+                        "cost_price": p.cost_price,
                         "category": p.category,
                         "sku": p.sku,
                         "archived": False,
