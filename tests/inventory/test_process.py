@@ -15,6 +15,8 @@ import pytest
 
 from tests.support.processes import REPO, ServiceProcess, start_service
 
+pytestmark = pytest.mark.slow  # starts the services as processes
+
 README = REPO / "README.md"
 
 

@@ -18,6 +18,8 @@ from lowstock import handler as lowstock_handler
 from tools.policy_check import check_stack
 from tools.pulumi_mocks import Synthesis, SynthResource, synthesize_stack
 
+pytestmark = pytest.mark.slow  # runs the Pulumi program under mocks
+
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"

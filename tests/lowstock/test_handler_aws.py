@@ -15,6 +15,8 @@ from lowstock.gateway import ApiError
 from tests.lowstock.conftest import LOCK, STATE, AwsWorld, new_context
 from tests.lowstock.fakes import FakeGateway, record
 
+pytestmark = pytest.mark.slow  # the handler against moto's AWS, a second or more per test
+
 Invoke = Callable[..., dict[str, Any]]
 
 

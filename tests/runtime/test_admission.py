@@ -15,6 +15,8 @@ import pytest
 from tests.gateway.conftest import start_backends
 from tests.support.processes import ServiceProcess, start_service
 
+pytestmark = pytest.mark.slow  # starts the services as processes
+
 SLOW = "/chaos/delay?ms=1000"
 LIMITS = {"CHAOS_ENABLED": "true", "MAX_IN_FLIGHT": "2", "ADMISSION_QUEUE": "1", "ADMISSION_WAIT": "0.2"}
 

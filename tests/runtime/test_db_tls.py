@@ -20,6 +20,8 @@ from stockwiz_runtime.db import RDS_CA_BUNDLE, Database, DatabaseSettings, Datab
 from tests.support.private_postgres import PrivateCluster
 from tools.pulumi_mocks import ROOT
 
+pytestmark = pytest.mark.postgres  # a PostgreSQL server of its own, with TLS
+
 
 def _ping(cluster: PrivateCluster, host: str, sslmode: SslMode, rootcert: Path | None) -> None:
     env = {

@@ -10,7 +10,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.support.processes import REPO, free_port, start_service
+
+pytestmark = pytest.mark.slow  # starts the services as processes
 
 
 def run_products(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

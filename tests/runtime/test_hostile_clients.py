@@ -18,6 +18,8 @@ import pytest
 from tests.gateway.conftest import API_TOKENS, WRITE_TOKEN
 from tests.support.processes import ServiceProcess, start_service
 
+pytestmark = pytest.mark.slow  # starts the services as processes
+
 SECRET_TOKEN = "swz_SECRET-bearer-6c1f0e"
 SECRET_COOKIE = "SECRET-cookie-93ab77"
 SECRETS = (SECRET_TOKEN, SECRET_COOKIE, WRITE_TOKEN)

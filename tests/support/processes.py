@@ -12,6 +12,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -62,6 +64,11 @@ def wait_ready(url: str, process: subprocess.Popen[bytes] | None = None, timeout
     raise TimeoutError(f"{url}/readyz did not answer 200 within {timeout} s")
 
 
+# Set by `make check`, which runs only the tests not marked slow: a test starting a service process
+# without the mark fails, so the mark keeps selecting what it says.
+NO_PROCESSES = "STOCKWIZ_TEST_NO_PROCESSES"
+
+
 def start_service(
     module: str,
     log_dir: Path,
@@ -70,6 +77,11 @@ def start_service(
     env: dict[str, str] | None = None,
     ready: bool = True,
 ) -> ServiceProcess:
+    if os.environ.get(NO_PROCESSES) == "1":
+        pytest.fail(
+            f"this test starts the {module} process but is not marked slow, so {NO_PROCESSES}=1 (make check) "
+            "refuses it: mark it (pytest.mark.slow) where it is written"
+        )
     port = port or free_port()
     full_env = {
         **os.environ,
