@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,7 @@ from tests.containers import fargate  # noqa: E402
 from tests.containers.engine import docker, engine_problem, image_exists, inspect  # noqa: E402
 from tests.containers.images import CONTEXT  # noqa: E402
 from tests.containers.tasks import Database, Running, start_task, task_database  # noqa: E402
+from tests.support.otlp import OtlpReceiver  # noqa: E402
 
 OUT = REPO / "tools" / "capacity_measured.json"
 P99_LIMIT_MS = 100.0
@@ -377,9 +379,11 @@ class Tasks:
         return self.running["gateway"].port
 
 
-def start_tasks(stack: str, images: dict[str, str], database: Database) -> Tasks:
+def start_tasks(stack: str, images: dict[str, str], database: Database, collector: str) -> Tasks:
     """One task per service at `stack`'s size; the gateway with auth on and the per-client rate limit
-    lifted: one load generator stands for many clients, each of which the limit would let through."""
+    lifted: one load generator stands for many clients, each of which the limit would let through. Spans
+    go to `collector` (an OTLP receiver on this machine standing in for the task's collector sidecar, at
+    the stack's own sampling ratio), so tracing costs what it costs in AWS and no export fails."""
     token = secrets.token_urlsafe(32)
     api_tokens = json.dumps(
         [{"name": "capacity", "scope": "write", "sha256": hashlib.sha256(token.encode()).hexdigest()}]
@@ -393,6 +397,8 @@ def start_tasks(stack: str, images: dict[str, str], database: Database) -> Tasks
                 if service == "gateway"
                 else {}
             )
+            if "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" in fargate.task_definitions(stack)[service].environment():
+                extra["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = collector
             running[service] = start_task(
                 service,
                 images[service],
@@ -559,14 +565,20 @@ def measure_stack(
     starts: dict[str, float],
     workloads: tuple[str, ...],
     directory: Path,
+    collector: str,
 ) -> tuple[dict[str, Any], list[int]]:
     limits = task_limits(stack)
     print(f"\n== {stack}: {limits.cpus:g} vCPU, {limits.memory_mib} MiB per task ==", flush=True)
-    tasks = start_tasks(stack, images, database)
+    tasks = start_tasks(stack, images, database, collector)
     try:
         if record_ids is None:
             print(f"  seeding {PRODUCTS} products x 3 warehouses through the API ...", flush=True)
+            # Seeding is not measured: the tasks get the machine's CPUs for it, then their limit back.
+            docker("update", "--cpus", str(os.cpu_count() or 1), *tasks.names)
+            started = time.monotonic()
             record_ids = seed(tasks)
+            docker("update", "--cpus", f"{limits.cpus:g}", *tasks.names)
+            print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
         results: dict[str, Any] = {}
         for workload in workloads:
             mix = requests_file(workload, record_ids, directory)
@@ -578,7 +590,7 @@ def measure_stack(
             ):
                 print("  a container stopped under 2x: starting the tasks again", flush=True)
                 stop_tasks(tasks)
-                tasks = start_tasks(stack, images, database)
+                tasks = start_tasks(stack, images, database, collector)
     finally:
         stop_tasks(tasks)
     return {**asdict(limits), "workloads": results}, record_ids
@@ -624,6 +636,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the containers and the private PostgreSQL are removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     problem = engine_problem()
     if problem:
         sys.exit(f"make capacity needs the Docker Engine: {problem}")
@@ -635,7 +649,11 @@ def main(argv: list[str] | None = None) -> None:
     record_ids: list[int] | None = None
     starts: dict[str, float] = {}
     earlier: tuple[dict[str, Any], float] | None = None
-    with task_database(args.stacks[0]) as database, tempfile.TemporaryDirectory() as directory:
+    with (
+        task_database(args.stacks[0]) as database,
+        tempfile.TemporaryDirectory() as directory,
+        OtlpReceiver(keep=False) as collector,
+    ):
         for stack in args.stacks:
             cpus = task_limits(stack).cpus
             if earlier is not None:
@@ -644,7 +662,14 @@ def main(argv: list[str] | None = None) -> None:
                     for workload, result in earlier[0].items()
                 }
             stacks[stack], record_ids = measure_stack(
-                stack, images, database, record_ids, starts, args.workloads, Path(directory)
+                stack,
+                images,
+                database,
+                record_ids,
+                starts,
+                args.workloads,
+                Path(directory),
+                collector.endpoint,
             )
             earlier = (stacks[stack]["workloads"], cpus)
     measured: dict[str, Any] = {
@@ -656,6 +681,7 @@ def main(argv: list[str] | None = None) -> None:
             "uptime_after": uptime(),
             "postgres": "a private cluster on this machine (TLS, fsync off), unlimited CPU",
             "load_generator": "tools.openloop on this machine",
+            "collector": "an OTLP receiver in this process that counts spans (no ADOT sidecar)",
         },
         "method": {
             "p99_limit_ms": P99_LIMIT_MS,
@@ -679,8 +705,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     from tools.capacity_model import report
 
-    print()
-    print(report(measured))
+    modelled = [stack for stack in ("prod", *stacks) if "mixed" in stacks.get(stack, {}).get("workloads", {})]
+    if modelled:
+        print()
+        print(report(measured, modelled[0]))
 
 
 if __name__ == "__main__":

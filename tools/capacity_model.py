@@ -351,6 +351,40 @@ def alternatives(p: Plan, figures: TaskFigures, *, multi_az: bool = True) -> lis
     return found
 
 
+# --- autoscaling --------------------------------------------------------------------------------------------
+
+# The request policy adds gateway tasks when each serves this share of what it was measured to serve: a
+# scale-out takes about two minutes (60 s cooldown, then a task starts), during which traffic may grow by
+# 40 % before the tasks pass HEADROOM; and the measured rate is a lower bound (a shared machine).
+REQUEST_SHARE = 0.5
+# The CPU policy's target as a share of the CPU the busiest service used at the latency limit.
+CPU_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    requests_per_target: int  # ALB requests per target per minute
+    cpu_target_percent: int
+    max_count: int
+
+
+def autoscaling(measured: dict[str, Any], stack: str, db_instance_class: str) -> Autoscaling:
+    """The settings the measurement supports for `stack`: requestsPerTarget at REQUEST_SHARE of what one
+    gateway task served (per minute, rounded down to 100), the CPU target at CPU_SHARE of the busiest
+    service's CPU at that rate (rounded down to 5 %), and the largest maxCount whose connections, during a
+    deployment, fit the database class."""
+    figures = task_figures(measured, stack)
+    per_minute = figures.per_service_rate["gateway"] * REQUEST_SHARE * 60
+    containers = measured["stacks"][stack]["workloads"]["mixed"].get("containers", {})
+    busiest = min(1.0, max((c["cpu_share_of_limit"] for c in containers.values()), default=1.0))
+    per_task = len(DB_SERVICES) * figures.db_pool_size * DEPLOY_SURGE
+    return Autoscaling(
+        requests_per_target=max(100, int(per_minute // 100 * 100)),
+        cpu_target_percent=int(busiest * CPU_SHARE * 100 // 5 * 5),
+        max_count=int(usable_connections(db_class(db_instance_class)) // per_task),
+    )
+
+
 # --- printing ----------------------------------------------------------------------------------------------
 
 
@@ -415,6 +449,15 @@ def report(measured: dict[str, Any], stack: str = "prod") -> str:
                 f"  next step at {p.rate:.0f}/s: {alternative.name}: {alternative.monthly_db:,.0f} "
                 f"USD/month for the database ({alternative.note})"
             )
+    settings = autoscaling(measured, stack, "db.t4g.medium")
+    lines.append("")
+    lines.append(
+        f"autoscaling {stack} from these figures (db.t4g.medium): requestsPerTarget "
+        f"{settings.requests_per_target}/min ({REQUEST_SHARE:.0%} of one gateway task's "
+        f"{figures.per_service_rate['gateway']:.0f}/s), cpuTargetPercent {settings.cpu_target_percent}, "
+        f"maxCount {settings.max_count} (x {len(DB_SERVICES)} services x {figures.db_pool_size} connections "
+        f"x {DEPLOY_SURGE:g} during a deploy <= {usable_connections(db_class('db.t4g.medium'))})"
+    )
     lines.append("")
     lines.append("prices (us-east-1, on-demand):")
     for key, (value, unit, source) in PRICES.items():

@@ -127,3 +127,14 @@ def test_the_report_prints_every_target_and_every_price() -> None:
     for rate in ("   100 ", "  1000 ", " 10000 "):
         assert rate in text
     assert "dev" in text and "RDS Proxy" in text
+
+
+def test_autoscaling_settings_follow_the_measurement_and_the_database_class() -> None:
+    settings = model.autoscaling(measured(mixed_rate=500.0), "prod", "db.t4g.medium")
+    assert settings.requests_per_target == 15_000  # 50 % of 500/s, per minute
+    assert settings.cpu_target_percent == 60  # the gateway saturated at the limit
+    assert settings.max_count == (396 - model.RESERVED_CONNECTIONS) // (2 * 20 * 2) == 4
+    lighter = model.autoscaling(measured(mixed_rate=76.0, gateway_share=0.5), "prod", "db.m6g.large")
+    assert lighter.requests_per_target == 4500  # the gateway at half its CPU serves twice 76/s
+    usable = max_connections(db_class("db.m6g.large")) - model.RESERVED_CONNECTIONS
+    assert lighter.cpu_target_percent == 30 and lighter.max_count == usable // 80
