@@ -38,6 +38,7 @@ HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 SERVICES = ("gateway", "products", "inventory")
 DB_SERVICES = ("products", "inventory")
+MAX_SPREAD = 2.0
 # Run a task at most at this share of what it was measured to serve at p99 < 100 ms (autoscaling's target).
 HEADROOM = 0.7
 MIN_TASKS = 2
@@ -142,12 +143,15 @@ def task_figures(measured: dict[str, Any], stack: str) -> TaskFigures:
     figures = measured["stacks"][stack]
     mixed = figures["workloads"]["mixed"]
     containers = mixed.get("containers", {})
-    per_service = {}
-    for service in SERVICES:
-        # The service that saturated serves the measured rate; one that used a share s of its CPU limit
-        # serves rate / s (capped at 1 / 0.2 of it: low CPU readings are noisy).
-        share = containers.get(service, {}).get("cpu_share_of_limit", 1.0)
-        per_service[service] = mixed["rate"] / min(1.0, max(share, 0.2))
+    # The busiest container set the task set's rate; a service that used a smaller share of its CPU limit
+    # serves proportionally more per task, counted at most MAX_SPREAD times the measured rate (CPU readings
+    # on a shared machine are noisy, and a service's latency, not only its CPU, may be the limit).
+    shares = {s: containers.get(s, {}).get("cpu_share_of_limit", 0.0) for s in SERVICES}
+    busiest = max(shares.values()) or 1.0
+    per_service = {
+        service: mixed["rate"] * min(MAX_SPREAD, busiest / share if share else MAX_SPREAD)
+        for service, share in shares.items()
+    }
     adjust = figures["workloads"].get("adjust", {})
     mix = measured["method"]["mix"]
     return TaskFigures(
@@ -213,7 +217,9 @@ def choose_db(connections: int, vcpus_needed: float, floor: DbClass) -> tuple[Db
         c for c in DB_CLASSES if c in fits_cpu and c in fits_connections and c.hourly >= floor.hourly
     ]
     if not candidates:
-        return DB_CLASSES[-1], "the single writer: no one instance has the CPU and connections"
+        if not fits_connections:
+            return DB_CLASSES[-1], "RDS connections (beyond any class)"
+        return DB_CLASSES[-1], "DB CPU (beyond one writer)"
     chosen = min(candidates, key=lambda c: c.hourly)
     by_cpu = min((c for c in fits_cpu if c.hourly >= floor.hourly), key=lambda c: c.hourly, default=None)
     by_connections = min(

@@ -54,6 +54,22 @@ def test_the_search_finds_the_highest_passing_rate_within_the_bisection_resoluti
     assert found.best.rate >= true_capacity / 1.125 - 0.1
     assert [s.rate for s in found.steps] == tried
     assert all(s.passed == (s.rate <= true_capacity) for s in found.steps)
+    # Every failing rate was tried twice, every passing one once.
+    counts = {rate: tried.count(rate) for rate in tried}
+    assert all(n == (1 if rate <= true_capacity else 2) for rate, n in counts.items())
+
+
+def test_a_step_slowed_once_by_other_work_passes_on_its_second_try() -> None:
+    tried: list[float] = []
+
+    def measure(rate: float) -> Step:
+        tried.append(rate)
+        first_try = tried.count(rate) == 1
+        return step(rate, p99=400.0 if (rate == 135.0 and first_try) or rate > 300 else 30.0)
+
+    found = search(measure, start=60.0, factor=1.5, bisections=0, lowest=2.0)
+    assert tried == [60.0, 90.0, 135.0, 135.0, 202.5, 303.8, 303.8]
+    assert found.best is not None and found.best.rate == 202.5
 
 
 def test_a_start_that_fails_steps_down_and_nothing_passing_reports_no_rate() -> None:
