@@ -61,6 +61,9 @@ OUT = REPO / "tools" / "capacity_measured.json"
 P99_LIMIT_MS = 100.0
 WARM_UP_SECONDS = 1.5
 STEP_SECONDS = 5.0
+# A step lasts long enough for its p99 to be more than its slowest answer, up to MAX_STEP_SECONDS.
+MIN_ANSWERS = 300
+MAX_STEP_SECONDS = 10.0
 FACTOR = 1.5
 BISECTIONS = 2
 OVERLOAD_FACTOR = 2.0
@@ -454,7 +457,12 @@ def _ahead_of_other_work() -> None:
         os.nice(GENERATOR_NICE)
 
 
-def offer(tasks: Tasks, mix: Path, rate: float, seconds: float = STEP_SECONDS) -> Step:
+def step_seconds(rate: float) -> float:
+    return min(MAX_STEP_SECONDS, max(STEP_SECONDS, MIN_ANSWERS / rate))
+
+
+def offer(tasks: Tasks, mix: Path, rate: float, seconds: float | None = None) -> Step:
+    seconds = seconds or step_seconds(rate)
     command = [
         sys.executable,
         "-m",
@@ -537,7 +545,7 @@ def measure_workload(
     db_seconds = process_tree_cpu_seconds(postmaster) - db_before
     answers = sum(confirm.statuses.values())
     # Warm-up answers log too: divide by everything the generator sent in both phases.
-    offered = max(1, round(rate * (STEP_SECONDS + WARM_UP_SECONDS)))
+    offered = max(1, round(rate * (step_seconds(rate) + WARM_UP_SECONDS)))
     result |= {
         "rate": rate,
         "p50_ms": found.best.p50_ms,
@@ -708,6 +716,8 @@ def main(argv: list[str] | None = None) -> None:
         "method": {
             "p99_limit_ms": P99_LIMIT_MS,
             "step_seconds": STEP_SECONDS,
+            "min_answers_per_step": MIN_ANSWERS,
+            "max_step_seconds": MAX_STEP_SECONDS,
             "warm_up_seconds": WARM_UP_SECONDS,
             "factor": FACTOR,
             "bisections": BISECTIONS,

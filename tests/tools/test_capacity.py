@@ -135,6 +135,12 @@ def test_a_step_reads_what_openloop_prints() -> None:
     )
 
 
+def test_a_step_at_a_low_rate_lasts_until_its_p99_is_not_its_slowest_answer() -> None:
+    assert capacity.step_seconds(500.0) == capacity.STEP_SECONDS
+    assert capacity.step_seconds(40.0) == capacity.MIN_ANSWERS / 40.0
+    assert capacity.step_seconds(2.0) == capacity.MAX_STEP_SECONDS
+
+
 def test_later_stacks_start_from_the_earlier_result_scaled_by_cpu() -> None:
     assert next_start(None, None, 0.25) == capacity.FIRST_RATE
     assert next_start(500.0, 0.5, 0.25) == pytest.approx(500 * 0.5 * capacity.START_SHARE)
