@@ -351,6 +351,34 @@ def postmaster_pid(database: Database) -> int:
     return int((database.cluster.directory / "data" / "postmaster.pid").read_text().split()[0])
 
 
+# --- the containers' share of a busy machine ------------------------------------------------------------
+
+DOCKER_CPU_SHARES = Path("/sys/fs/cgroup/cpu/docker/cpu.shares")
+# Under cgroup v1 every container sits in Docker's parent group, which competes for the CPU with the weight
+# of ONE ordinary process (cpu.shares 1024) against every process outside Docker. On a shared machine with
+# a load of 8 the three tasks together then get about a ninth of it, far below their --cpus, whereas a
+# Fargate task's vCPUs are its own. While measuring, the group weighs as this many ordinary processes, so a
+# container gets its --cpus when it asks for them (the quota still caps each at its limit).
+DOCKER_WEIGHT_PROCESSES = 8
+
+
+@contextmanager
+def docker_weight(path: Path = DOCKER_CPU_SHARES) -> Iterator[dict[str, int]]:
+    """Docker's parent cgroup at DOCKER_WEIGHT_PROCESSES processes' weight, restored afterwards; yields
+    {"before": ..., "during": ...} (empty where the group is not there or cannot be written: cgroup v2,
+    not root)."""
+    try:
+        before = int(path.read_text())
+        path.write_text(str(1024 * DOCKER_WEIGHT_PROCESSES))
+    except (OSError, ValueError):
+        yield {}
+        return
+    try:
+        yield {"before": before, "during": int(path.read_text())}
+    finally:
+        path.write_text(str(before))
+
+
 # --- running the tasks --------------------------------------------------------------------------------------
 
 
@@ -683,7 +711,13 @@ def main(argv: list[str] | None = None) -> None:
         task_database(args.stacks[0]) as database,
         tempfile.TemporaryDirectory() as directory,
         OtlpReceiver(keep=False) as collector,
+        docker_weight() as weight,
     ):
+        if weight:
+            print(
+                f"Docker's cgroup weight: {weight['before']} -> {weight['during']} while measuring",
+                flush=True,
+            )
         for stack in args.stacks:
             cpus = task_limits(stack).cpus
             if earlier is not None:
@@ -703,6 +737,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             earlier = (stacks[stack]["workloads"], cpus)
     measured: dict[str, Any] = {
+        "docker_cgroup_cpu_shares": weight,
         "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),

@@ -201,3 +201,17 @@ def test_a_workloads_mix_is_written_for_openloop(tmp_path: Path) -> None:
     ]
     assert json.loads(kinds["adjust"]["body"])["delta"] == 1 and kinds["composed"]["body"] is None
     assert len(kinds["composed"]["paths"]) == capacity.PRODUCTS
+
+
+def test_dockers_cgroup_weighs_as_several_processes_while_measuring_and_is_restored(tmp_path: Path) -> None:
+    shares = tmp_path / "cpu.shares"
+    shares.write_text("1024\n")
+    with capacity.docker_weight(shares) as weight:
+        assert weight == {"before": 1024, "during": 1024 * capacity.DOCKER_WEIGHT_PROCESSES}
+        assert shares.read_text() == str(1024 * capacity.DOCKER_WEIGHT_PROCESSES)
+    assert shares.read_text() == "1024"
+    with pytest.raises(RuntimeError), capacity.docker_weight(shares):
+        raise RuntimeError("a failed measurement")
+    assert shares.read_text() == "1024"
+    with capacity.docker_weight(tmp_path / "absent") as weight:  # cgroup v2, or not root: left alone
+        assert weight == {}
