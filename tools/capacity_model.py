@@ -299,6 +299,12 @@ def plan(
     connections = peak_connections(tasks, figures.db_pool_size)
     vcpus_needed = rate * figures.db_cpu_ms_per_request / 1000 / DB_CPU_TARGET
     db, bottleneck = choose_db(connections, vcpus_needed, db_class(floor))
+    proxy = bottleneck.startswith("RDS connections (beyond")
+    if proxy:
+        # No instance takes that many connections: RDS Proxy in front multiplexes them onto the class that
+        # the CPU needs (its own price per vCPU of that class is added).
+        db, _ = choose_db(0, vcpus_needed, db_class(floor))
+        bottleneck = "RDS connections (beyond any class: RDS Proxy)"
     writes = rate * figures.write_share * figures.db_cpu_ms_per_write / 1000
     return Plan(
         rate=rate,
@@ -308,7 +314,9 @@ def plan(
         db_vcpus_needed=round(vcpus_needed, 2),
         bottleneck=bottleneck,
         writer_share=round(writes / sustained_vcpus(db), 3),
-        monthly=monthly_cost(rate, tasks, db, figures, multi_az=multi_az, nat_gateways=nat_gateways),
+        monthly=monthly_cost(
+            rate, tasks, db, figures, multi_az=multi_az, nat_gateways=nat_gateways, proxy=proxy
+        ),
     )
 
 
@@ -325,7 +333,7 @@ def alternatives(p: Plan, figures: TaskFigures, *, multi_az: bool = True) -> lis
     would cost instead; and read replicas once one writer's CPU is the limit."""
     copies = 2 if multi_az else 1
     found = []
-    if "RDS connections" in p.bottleneck:
+    if "RDS connections" in p.bottleneck and "RDS Proxy" not in p.bottleneck:
         by_cpu, _ = choose_db(0, p.db_vcpus_needed, DB_CLASSES[0])
         by_cpu = max(by_cpu, db_class("db.t4g.medium"), key=lambda c: c.hourly)
         proxy = max(2, by_cpu.vcpus) * price("rds_proxy_vcpu_hour") * HOURS_PER_MONTH

@@ -103,6 +103,16 @@ def test_a_plan_at_ten_thousand_is_bound_by_connections_and_names_rds_proxy() ->
     assert proxy.monthly_db < big.db.hourly * 2 * model.HOURS_PER_MONTH
 
 
+def test_more_connections_than_any_class_takes_put_rds_proxy_in_front_and_in_the_bill() -> None:
+    figures = task_figures(measured(mixed_rate=60.0, db_ms=0.05), "prod")
+    big = plan(10_000, figures)
+    assert big.connections > 5000 and big.bottleneck == "RDS connections (beyond any class: RDS Proxy)"
+    # The class the CPU needs (0.83 vCPU at 60 %: db.m6g.large), with the proxy's price per its vCPU.
+    assert big.db == db_class("db.m6g.large")
+    assert big.monthly["rds_proxy"] == pytest.approx(2 * price("rds_proxy_vcpu_hour") * 730, abs=0.01)
+    assert not [a for a in model.alternatives(big, figures) if a.name == "RDS Proxy"]
+
+
 def test_monthly_cost_items_follow_the_price_table() -> None:
     figures = task_figures(measured(), "prod")
     p = plan(100, figures)
