@@ -329,8 +329,9 @@ class Alternative:
 
 
 def alternatives(p: Plan, figures: TaskFigures, *, multi_az: bool = True) -> list[Alternative]:
-    """Where connections bind: what RDS Proxy (connections multiplexed, the class chosen by CPU alone)
-    would cost instead; and read replicas once one writer's CPU is the limit."""
+    """The next step where the database binds: RDS Proxy where connections force a larger class than the
+    CPU needs (connections multiplexed, the class chosen by CPU alone), when that is cheaper; read replicas
+    for the reads where one instance's CPU is not enough."""
     copies = 2 if multi_az else 1
     found = []
     if "RDS connections" in p.bottleneck and "RDS Proxy" not in p.bottleneck:
@@ -338,22 +339,20 @@ def alternatives(p: Plan, figures: TaskFigures, *, multi_az: bool = True) -> lis
         by_cpu = max(by_cpu, db_class("db.t4g.medium"), key=lambda c: c.hourly)
         proxy = max(2, by_cpu.vcpus) * price("rds_proxy_vcpu_hour") * HOURS_PER_MONTH
         instance = by_cpu.hourly * copies * HOURS_PER_MONTH
-        found.append(
-            Alternative(
-                "RDS Proxy",
-                by_cpu,
-                round(instance + proxy, 2),
-                f"{by_cpu.name} sized by CPU, the proxy multiplexing {p.connections} client connections "
-                f"onto {usable_connections(by_cpu)}; versus {p.db.name} at "
-                f"{p.db.hourly * copies * HOURS_PER_MONTH:,.0f} USD/month",
+        current = p.db.hourly * copies * HOURS_PER_MONTH
+        if instance + proxy < current:
+            found.append(
+                Alternative(
+                    "RDS Proxy",
+                    by_cpu,
+                    round(instance + proxy, 2),
+                    f"{by_cpu.name} sized by CPU, the proxy multiplexing {p.connections} client connections "
+                    f"onto {usable_connections(by_cpu)}; versus {p.db.name} at {current:,.0f} USD/month",
+                )
             )
-        )
-    if (
-        p.bottleneck.startswith("the single writer")
-        or p.db_vcpus_needed > sustained_vcpus(p.db) * DB_CPU_TARGET
-    ):
+    if "one writer" in p.bottleneck or p.db_vcpus_needed > sustained_vcpus(p.db) * DB_CPU_TARGET:
         reads = 1 - figures.write_share
-        replicas = math.ceil(p.db_vcpus_needed * reads / (sustained_vcpus(DB_CLASSES[-1]) * DB_CPU_TARGET))
+        replicas = math.ceil(p.db_vcpus_needed * reads / (sustained_vcpus(p.db) * DB_CPU_TARGET))
         found.append(
             Alternative(
                 f"{replicas} read replica(s)",

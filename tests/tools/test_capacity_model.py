@@ -113,6 +113,15 @@ def test_more_connections_than_any_class_takes_put_rds_proxy_in_front_and_in_the
     assert not [a for a in model.alternatives(big, figures) if a.name == "RDS Proxy"]
 
 
+def test_read_replicas_are_the_next_step_where_one_instance_lacks_the_cpu() -> None:
+    figures = task_figures(measured(db_ms=10.0), "prod")
+    huge = plan(10_000, figures)
+    assert huge.bottleneck == "DB CPU (beyond one writer)"
+    (replicas,) = model.alternatives(huge, figures)
+    # 10,000/s x 10 ms = 100 vCPU busy, /0.6: 167 vCPU needed; 90 % of it reads, on 48-vCPU replicas at 60 %.
+    assert replicas.name == f"{math.ceil(166.67 * 0.9 / (48 * 0.6))} read replica(s)"
+
+
 def test_monthly_cost_items_follow_the_price_table() -> None:
     figures = task_figures(measured(), "prod")
     p = plan(100, figures)
