@@ -19,7 +19,9 @@ records) and the mix MIX of the three.
 
 Prints a table, writes tools/capacity_measured.json (what tools/capacity_model.py reads), then prints the
 model. The figures are a lower bound: the load generator, PostgreSQL and the three containers share this
-machine's cores (its load average is recorded).
+machine's cores with whatever else runs (the load average is recorded). Against that, while measuring,
+Docker's parent cgroup weighs as DOCKER_WEIGHT_PROCESSES ordinary processes instead of one (cgroup v1) and
+the generator runs at GENERATOR_NICE.
 
     python -m tools.capacity [--stacks dev,prod] [--workloads composed,mixed] [--out FILE]
 """
