@@ -20,8 +20,8 @@ records) and the mix MIX of the three.
 Prints a table, writes tools/capacity_measured.json (what tools/capacity_model.py reads), then prints the
 model. The figures are a lower bound: the load generator, PostgreSQL and the three containers share this
 machine's cores with whatever else runs (the load average is recorded). Against that, while measuring,
-Docker's parent cgroup weighs as DOCKER_WEIGHT_PROCESSES ordinary processes instead of one (cgroup v1) and
-the generator runs at GENERATOR_NICE.
+Docker's parent cgroup weighs as DOCKER_WEIGHT_PROCESSES ordinary processes instead of one (cgroup v1), and
+the generator and PostgreSQL (standing in for RDS, whose CPU is its own) run at GENERATOR_NICE.
 
     python -m tools.capacity [--stacks dev,prod] [--workloads composed,mixed] [--out FILE]
 """
@@ -759,7 +759,7 @@ def main(argv: list[str] | None = None) -> None:
             "factor": FACTOR,
             "bisections": BISECTIONS,
             "overload_factor": OVERLOAD_FACTOR,
-            "generator_nice": GENERATOR_NICE if os.geteuid() == 0 else 0,
+            "generator_and_postgres_nice": GENERATOR_NICE if os.geteuid() == 0 else 0,
             "mix": MIX,
             "products": PRODUCTS,
             "stock_records": len(record_ids or []),
