@@ -19,7 +19,8 @@ INVENTORY_PORT ?= 8002
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
-.PHONY: help install run test check lint fmt pytest lock upgrade synth diff policy mutants lambda-invoke bench screenshots clean
+.PHONY: help install run test check lint fmt pytest lock upgrade synth diff policy mutants lambda-invoke bench capacity \
+	screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -90,6 +91,9 @@ lambda-invoke: $(STAMP) ## run the low-stock Lambda handler once against the loc
 
 bench: $(STAMP) ## benchmark the services on PostgreSQL (see README, Performance)
 	$(PY) -m tools.bench
+
+capacity: $(STAMP) ## one task of each stack's size under Docker: req/s at p99 < 100 ms, then the capacity model (README, Capacity and cost)
+	$(PY) -m tools.capacity $(ARGS)
 
 screenshots: $(STAMP) ## retake the README's screenshots of the web UI (docs/screenshots/; needs Chromium)
 	$(PY) tools/ensure_chromium.py

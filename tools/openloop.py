@@ -12,7 +12,10 @@ is measured from the scheduled arrival time, so time spent waiting for the gener
     python -m tools.openloop --port 8000 --rate 2000 --duration 20 --connections 512 \\
         --path-format /api/products/%d --count 1000 --header "Authorization: Bearer ..."
 
-prints one JSON object: per-status counts, accepted (2xx) latency percentiles, errors, timeouts.
+prints one JSON object: per-status counts, accepted (2xx) latency percentiles, errors, timeouts, the
+bytes of the answers. `--requests-file` replaces --path-format with a weighted mix of kinds of request, POST
+bodies included (tools/capacity.py writes one): {"kinds": [{"name": "read", "weight": 70, "method": "GET",
+"paths": ["/api/products/1", ...], "body": null}, ...]}; each arrival draws a kind by weight, then a path.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import random
 import time
 from collections import Counter, deque
+from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -65,6 +69,8 @@ class Connection(asyncio.Protocol):
             self.buffer = buffer
             return
         self.buffer = b""
+        if self.generator.measuring:
+            self.generator.bytes_received += head_end + 4 + length
         status = int(buffer[9:12])
         closing = buffer.find(b"Connection: close", 0, head_end) >= 0
         self.busy = False
@@ -100,6 +106,17 @@ class Generator:
             else [args.path_format]
         )
         self.requests = [template.format(path=path).encode() for path in paths]
+        # A mix: the kind of each arrival drawn from a deck of 1,000 kind numbers laid out by weight (one
+        # index per arrival, like the single-kind case), then one of that kind's prebuilt requests.
+        self.kinds: list[list[bytes]] = []
+        self.deck: list[int] = []
+        self.bytes_received = 0
+        if args.requests_file:
+            mix = json.loads(Path(args.requests_file).read_text())["kinds"]
+            total = sum(float(kind["weight"]) for kind in mix)
+            for number, kind in enumerate(mix):
+                self.kinds.append([_encode(kind, path, args, headers) for path in kind["paths"]])
+                self.deck += [number] * round(1000 * float(kind["weight"]) / total)
 
     async def open(self) -> None:
         for _ in range(self.args.connections):
@@ -112,6 +129,8 @@ class Generator:
         self.idle.append(connection)
 
     def request(self) -> bytes:
+        if self.deck:
+            return random.choice(self.kinds[random.choice(self.deck)])
         return random.choice(self.requests)
 
     def answered(self, connection: Connection, status: int, started: float) -> None:
@@ -169,6 +188,19 @@ class Generator:
         self.measuring = False
 
 
+def _encode(kind: dict[str, Any], path: str, args: argparse.Namespace, headers: str) -> bytes:
+    """One request of a mix's kind: its method, path and (for a body) JSON headers."""
+    body: str | None = kind.get("body")
+    if body is None:
+        return f"{kind['method']} {path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n{headers}\r\n".encode()
+    data = body.encode()
+    head = (
+        f"{kind['method']} {path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n{headers}"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
@@ -200,6 +232,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "refused_p99_ms": round(percentile(generator.refused_latencies, 0.99) * 1000, 2),
         "errors": generator.errors,
         "timeouts": generator.timeouts,
+        "bytes_per_answer": round(generator.bytes_received / max(sum(generator.statuses.values()), 1), 1),
     }
 
 
@@ -215,6 +248,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--path-format", default="/", help="a path; %%d is replaced by 1..count at random")
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--requests-file", help="a JSON mix of kinds of request (see above)")
     return parser.parse_args(argv)
 
 

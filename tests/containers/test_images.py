@@ -8,24 +8,19 @@ misses a dependency, cannot write its temporary files, or does not stop cleanly.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
-from stockwiz_runtime.db import tls_option
 from tests.containers import api_walk, fargate
 from tests.containers.conftest import API_TOKENS, WRITE_TOKEN
 from tests.containers.engine import Container, image_files
 from tests.containers.images_built import SERVICES, BuiltImage, layers
-from tests.support.private_postgres import SERVER_NAME, PrivateCluster, private_cluster
-from tests.support.processes import free_port, wait_ready
+from tests.containers.tasks import Database, Running, start_task, task_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.docker]
 
@@ -36,71 +31,10 @@ PACKAGES = {"products": "products", "inventory": "inventory", "gateway": "gatewa
 ADDED_BUDGET_MB = {"products": 125, "inventory": 125, "gateway": 60}
 
 
-@dataclass
-class Running:
-    service: str
-    container: Container
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@dataclass(frozen=True)
-class Database:
-    cluster: PrivateCluster
-    name: str
-
-
-# Inside the containers: where the test CA is mounted (read-only), and the task role's stand-in.
-CA_IN_CONTAINER = "/run/stockwiz-test/ca.crt"
-TASK_ROLE_ENV = {"AWS_ACCESS_KEY_ID": "AKIDSTOCKWIZTEST", "AWS_SECRET_ACCESS_KEY": "stockwiz-test-secret"}
-
-
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    """A private PostgreSQL with TLS and password checks; the app role gets in as RDS IAM would let it."""
-    app_user = fargate.task_definitions()["products"].environment()["DB_USER"]
-    with private_cluster(iam_users=(app_user,)) as cluster:
-
-        async def prepare() -> None:
-            conn = await asyncpg.connect(cluster.admin_url(), ssl=tls_option("verify-full", cluster.ca_file))
-            try:
-                await conn.execute("CREATE ROLE rds_iam NOLOGIN")  # RDS has it; db-setup grants it
-                await conn.execute("CREATE DATABASE stockwiz")
-            finally:
-                await conn.close()
-
-        asyncio.run(prepare())
-        yield Database(cluster, "stockwiz")
-
-
-def _secrets(database: Database) -> dict[str, str]:
-    # The RDS-managed master secret's two keys, as db-setup receives them.
-    return {
-        "DB_USER": "postgres",
-        "DB_PASSWORD": database.cluster.superuser_password,
-        "API_TOKENS": API_TOKENS,
-    }
-
-
-def _overrides(service: str, port: int, database: Database, backends: dict[str, int]) -> dict[str, str]:
-    values = {"PORT": str(port)}
-    if service == "gateway":
-        values |= {
-            "PRODUCT_SERVICE_URL": f"http://127.0.0.1:{backends['products']}",
-            "INVENTORY_SERVICE_URL": f"http://127.0.0.1:{backends['inventory']}",
-            "TRUSTED_PROXIES": "127.0.0.1/32",
-        }
-    else:
-        values |= {
-            "DB_HOST": SERVER_NAME,
-            "DB_PORT": str(database.cluster.port),
-            "DB_NAME": database.name,
-            "DB_SSLROOTCERT": CA_IN_CONTAINER,
-        }
-    return values
+    with task_database() as prepared:
+        yield prepared
 
 
 def start_service(
@@ -112,25 +46,15 @@ def start_service(
     name_suffix: str = "",
     extra_env: dict[str, str] | None = None,
 ) -> Running:
-    port = free_port()
-    task = fargate.task_definitions()[service]
-    container = fargate.start(
-        f"stockwiz-test-{service}{name_suffix}",
-        image.tag,
-        task,
-        secrets=_secrets(database),
-        overrides=_overrides(service, port, database, backends),
-        extra_env={**(TASK_ROLE_ENV if service != "gateway" else {}), **(extra_env or {})},
-        mounts=[f"type=bind,src={database.cluster.ca_file},dst={CA_IN_CONTAINER},readonly"],
+    return start_task(
+        service,
+        image,
+        database,
+        backends,
+        api_tokens=API_TOKENS,
+        name=f"stockwiz-test-{service}{name_suffix}",
+        extra_env=extra_env,
     )
-    running = Running(service, container, port)
-    try:
-        wait_ready(running.url, timeout=90)
-    except Exception:
-        logs = container.logs()
-        container.remove()
-        raise AssertionError(f"{service} container never became ready:\n{logs[-4000:]}") from None
-    return running
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import yaml
 
 from components.image_tag import content_tag
 from stockwiz_runtime.config import load_config
@@ -474,7 +475,8 @@ def test_autoscaling_only_where_the_range_allows_it(dev: Synthesis, prod: Synthe
         assert service.inputs["desiredCount"] == 2
         assert service.ignore_changes == ("desiredCount",)
         target = prod.named("aws:appautoscaling/target:Target", f"{name}-scaling").inputs
-        assert (target["minCapacity"], target["maxCapacity"]) == (2, 6)
+        # maxCount 4: what db.t4g.medium's connections allow during a deploy (test_infra_capacity.py).
+        assert (target["minCapacity"], target["maxCapacity"]) == (2, 4)
         assert target["resourceId"] == f"service/stockwiz-cluster-prod/{PHYSICAL[name]}-prod"
     policies = {
         r.name: r.inputs["targetTrackingScalingPolicyConfiguration"]
@@ -488,6 +490,11 @@ def test_autoscaling_only_where_the_range_allows_it(dev: Synthesis, prod: Synthe
     alb = prod.named("aws:lb/loadBalancer:LoadBalancer", "network-alb").outputs["arnSuffix"]
     tg = prod.named("aws:lb/targetGroup:TargetGroup", "network-gateway-tg").outputs["arnSuffix"]
     assert requests == {"predefinedMetricType": "ALBRequestCountPerTarget", "resourceLabel": f"{alb}/{tg}"}
+    # The targets are the stack's settings, which test_infra_capacity.py keeps inside the measured range.
+    settings = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    assert policies["gateway-scale-requests"]["targetValue"] == settings["stockwiz:requestsPerTarget"]
+    for name in SERVICES:
+        assert policies[f"{name}-scale-cpu"]["targetValue"] == settings["stockwiz:cpuTargetPercent"]
 
 
 def test_log_groups_keep_logs_as_configured(dev: Synthesis, prod: Synthesis) -> None:
