@@ -10,7 +10,7 @@ tools/pulumi_mocks.py records them (a dict with urn, type, name, parent and alia
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -120,3 +120,26 @@ class Resolver:
             self.found_by_alias[urn] = old_urn
         self.claimed[old_urn] = urn
         return old_urn
+
+
+def parents_first(resources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Registration order, except that a child waits for its parent: the engine registers a remote
+    component (awsx's Vpc) before the children its provider creates, where the mocks record them first."""
+    present = {resource["urn"] for resource in resources}
+    emitted: set[str] = set()
+    waiting: dict[str, list[Mapping[str, Any]]] = {}
+    ordered: list[Mapping[str, Any]] = []
+
+    def emit(resource: Mapping[str, Any]) -> None:
+        ordered.append(resource)
+        emitted.add(resource["urn"])
+        for child in waiting.pop(resource["urn"], []):
+            emit(child)
+
+    for resource in resources:
+        parent = resource.get("parent")
+        if parent and parent in present and parent not in emitted:
+            waiting.setdefault(parent, []).append(resource)
+        else:
+            emit(resource)
+    return ordered

@@ -30,6 +30,7 @@ a provider's own defaults) and what a newer awsx release would create differentl
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.aliases import AliasError, Resolver
+from tools.aliases import AliasError, Resolver, parents_first
 from tools.pulumi_mocks import REPLACE_ON_CHANGES, ROOT, STACKS, EarlierState
 
 IMAGE = "docker:index/image:Image"
@@ -224,29 +225,6 @@ def _parse_json(value: Any) -> Any:
     return value
 
 
-def _parents_first(resources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Registration order, except that a child waits for its parent: the engine registers a remote
-    component (awsx's Vpc) before the children its provider creates, where the mocks record them first."""
-    present = {resource["urn"] for resource in resources}
-    emitted: set[str] = set()
-    waiting: dict[str, list[Mapping[str, Any]]] = {}
-    ordered: list[Mapping[str, Any]] = []
-
-    def emit(resource: Mapping[str, Any]) -> None:
-        ordered.append(resource)
-        emitted.add(resource["urn"])
-        for child in waiting.pop(resource["urn"], []):
-            emit(child)
-
-    for resource in resources:
-        parent = resource.get("parent")
-        if parent and parent in present and parent not in emitted:
-            waiting.setdefault(parent, []).append(resource)
-        else:
-            emit(resource)
-    return ordered
-
-
 def compare(
     old: Sequence[Mapping[str, Any]],
     new: Sequence[Mapping[str, Any]],
@@ -258,7 +236,7 @@ def compare(
     `new` is walked in registration order, which puts every resource after those its inputs come from, so
     the unknown outputs of a replaced resource are known before its dependents are compared."""
     before = {r["urn"]: r for r in old if r["type"] != "pulumi:pulumi:Stack"}
-    after = {r["urn"]: r for r in _parents_first(new) if r["type"] != "pulumi:pulumi:Stack"}
+    after = {r["urn"]: r for r in parents_first(new) if r["type"] != "pulumi:pulumi:Stack"}
     changes: list[Change] = []
     # Resources whose outputs are unknown until `pulumi up`: replaced ones, rebuilt images, new ones.
     unknown_outputs: set[str] = set()
@@ -410,6 +388,26 @@ def diff_trees(old_root: Path, new_root: Path, stack: str) -> tuple[list[Change]
     return compare(old, new, old_root, new_root)
 
 
+def recorded_state(root: Path, resources: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`resources` as a state to compare later trees with (compare's `old`), kept in the repository: no
+    outputs but an image's digest (pushed_by), asset paths relative to `root` (read from the tree
+    compared)."""
+    prefix = f"{root}/"
+
+    def relative(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: relative(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [relative(item) for item in value]
+        return value.removeprefix(prefix) if isinstance(value, str) else value
+
+    kept = []
+    for resource in resources:
+        outputs = {"repoDigest": resource["outputs"]["repoDigest"]} if resource["type"] == IMAGE else {}
+        kept.append({**resource, "inputs": relative(resource["inputs"]), "outputs": outputs})
+    return kept
+
+
 @contextmanager
 def checkout(ref: str) -> Iterator[Path]:
     """`ref` checked out in a temporary git worktree (file modes as a fresh clone would have them)."""
@@ -440,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--synthesize", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pushed", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--earlier", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--record", type=Path, help="write --base's state for --stack to this .json.gz")
     options = parser.parse_args(argv)
     if options.synthesize is not None:
         earlier = None
@@ -456,6 +455,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not options.base:
         parser.error("--base is required (make diff BASE=<git ref>)")
+    if options.record is not None:
+        # The state tests/infra/test_infra_aliases.py compares the working tree with.
+        with checkout(options.base) as base_root:
+            state = recorded_state(base_root, synthesize_tree(base_root, options.stack))
+        with gzip.open(options.record, "wt") as out:
+            json.dump(state, out, indent=0, sort_keys=True)
+        return 0
     try:
         with checkout(options.base) as base_root:
             changes, unchanged = diff_trees(base_root, ROOT, options.stack)
