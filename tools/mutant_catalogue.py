@@ -895,10 +895,11 @@ MUTANTS: list[Mutant] = [
         "security-group-ingress-by-group",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         (
-            replace(
-                DATABASE,
-                "            referenced_security_group_id=security_group_id,\n",
-                '            cidr_ipv4="10.0.0.0/8",\n',
+            append_main(
+                'aws.vpc.SecurityGroupIngressRule("database-in-range", '
+                'security_group_id=db.security_group_id, description="PostgreSQL", ip_protocol="tcp", '
+                "from_port=5432, to_port=5432, "
+                'cidr_ipv4="10.0.0.0/8")'
             ),
         ),
     ),
@@ -908,10 +909,11 @@ MUTANTS: list[Mutant] = [
         "security-group-no-public-ingress",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         (
-            replace(
-                DATABASE,
-                "            referenced_security_group_id=security_group_id,\n",
-                '            cidr_ipv4="0.0.0.0/0",\n',
+            append_main(
+                'aws.vpc.SecurityGroupIngressRule("database-in-world", '
+                'security_group_id=db.security_group_id, description="PostgreSQL", ip_protocol="tcp", '
+                "from_port=5432, to_port=5432, "
+                'cidr_ipv4="0.0.0.0/0")'
             ),
         ),
     ),

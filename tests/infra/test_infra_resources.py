@@ -111,6 +111,39 @@ def test_components_are_typed_and_own_every_resource(synth: Synthesis) -> None:
             )
 
 
+def test_every_rule_between_two_groups_has_one_owner_a_security_path(synth: Synthesis) -> None:
+    """No component writes a rule on another's group: each rule referencing a group is one half of a
+    SecurityPath (made by the wiring), whose other half is the matching rule on the other group."""
+    owner_of_group = {group.id: synth.by_urn(str(group.parent)) for group in synth.of_type(SG)}
+    paths: set[tuple[str, str, int]] = set()
+    for path in synth.of_type(urns.SECURITY_PATH):
+        [ingress] = [r for r in synth.children(path.urn) if r.type == INGRESS]
+        [egress] = [r for r in synth.children(path.urn) if r.type == EGRESS]
+        assert len(synth.children(path.urn)) == 2
+        assert ingress.inputs["securityGroupId"] == egress.inputs["referencedSecurityGroupId"]
+        assert egress.inputs["securityGroupId"] == ingress.inputs["referencedSecurityGroupId"]
+        port = ingress.inputs["fromPort"]
+        assert ingress.inputs["toPort"] == egress.inputs["fromPort"] == egress.inputs["toPort"] == port
+        assert ingress.inputs["ipProtocol"] == egress.inputs["ipProtocol"] == "tcp"
+        source = owner_of_group[egress.inputs["securityGroupId"]].name
+        target = owner_of_group[ingress.inputs["securityGroupId"]].name
+        paths.add((source, target, port))
+    assert paths == {
+        ("network", "gateway", 8000),
+        ("gateway", "products", 8001),
+        ("gateway", "inventory", 8002),
+        ("products", "database", 5432),
+        ("inventory", "database", 5432),
+    }
+    for rule in [*synth.of_type(INGRESS), *synth.of_type(EGRESS)]:
+        parent = synth.by_urn(str(rule.parent))
+        if rule.inputs.get("referencedSecurityGroupId"):
+            assert parent.type == urns.SECURITY_PATH, rule.name
+        else:
+            # CIDR rules (the load balancer's listeners, HTTPS out via NAT) belong to their group's owner.
+            assert parent == owner_of_group[rule.inputs["securityGroupId"]], rule.name
+
+
 def test_components_register_their_outputs(synth: Synthesis) -> None:
     network = component(synth, "StockwizNetwork", "network").outputs
     assert network["privateSubnetIds"] and network["lambdaSecurityGroupId"].startswith("sg-")
