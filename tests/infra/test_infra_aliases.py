@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from components import urns
-from tools.aliases import Resolver, engine_aliases, parents_first
+from tools.aliases import AliasError, Resolver, engine_aliases, parents_first
 from tools.diff import COMPUTED, IMAGE, Change, compare, pushed_by, synthesize_tree
 from tools.pulumi_mocks import ROOT, STACKS, Synthesis
 
@@ -148,3 +148,16 @@ def test_the_engine_model_follows_an_aliased_parent() -> None:
     assert f"{prefix}old:index:Box$aws:x:Y::box-old-y" in engine_aliases(renamed_child, found)
     # Without the parent's own match nothing is inherited, and the alias names the parent's new URN.
     assert engine_aliases(renamed_child, {}) == [f"{prefix}new:box:Box$aws:x:Y::box-old-y"]
+
+
+def test_the_engine_model_refuses_what_the_engine_refuses() -> None:
+    prefix = "urn:pulumi:dev::stockwiz::"
+    old = f"{prefix}aws:x:Y::a"
+    claim = {"alias_specs": [{"urn": old}], "type": "aws:x:Y", "parent": None}
+    resolver = Resolver({old})
+    assert resolver.find({**claim, "urn": f"{prefix}aws:x:Y::b", "name": "b"}) == old
+    # A second resource claiming the same old URN, or registering it as its own, is an error.
+    with pytest.raises(AliasError, match="both claim"):
+        resolver.find({**claim, "urn": f"{prefix}aws:x:Y::c", "name": "c"})
+    with pytest.raises(AliasError, match="already claimed"):
+        resolver.find({"urn": old, "type": "aws:x:Y", "name": "a", "parent": None})
