@@ -19,7 +19,7 @@ INVENTORY_PORT ?= 8002
 export PYTHONPATH := $(CURDIR)/apps:$(CURDIR)
 STACK ?= dev
 
-.PHONY: help install run test lint fmt pytest lock synth diff policy mutants lambda-invoke bench screenshots clean
+.PHONY: help install run test check lint fmt pytest lock upgrade synth diff policy mutants lambda-invoke bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,8 +57,19 @@ pytest: $(STAMP) ## the test suite alone (pass ARGS=... to select)
 
 test: lint pytest ## lint, then the whole test suite
 
-lock: $(STAMP) ## rewrite each image's apps/<service>/requirements.lock from constraints.txt
+# The edit-test loop: the tests that need neither PostgreSQL, Docker, a browser nor service processes.
+# STOCKWIZ_TEST_NO_POSTGRES makes a test that reaches PostgreSQL without its `postgres` mark fail, so the
+# marks keep selecting what they say.
+CHECK_MARKS := not postgres and not docker and not browser and not slow
+check: lint ## lint, then the tests that need no PostgreSQL, Docker, browser or processes (under a minute)
+	STOCKWIZ_TEST_NO_POSTGRES=1 $(BIN)/pytest -q -p no:cacheprovider -m "$(CHECK_MARKS)" $(ARGS)
+
+lock: $(STAMP) ## write the image locks and the policy pack's pins from constraints.txt
 	$(PY) -m tools.image_locks
+
+upgrade: ## re-resolve the pins in constraints.txt (PACKAGES="a b" for only those), then install and lock
+	$(PYTHON) -m tools.upgrade_pins $(PACKAGES)
+	$(MAKE) --no-print-directory install lock
 
 synth: $(STAMP) ## print the resource tree `pulumi up` would create for STACK (no AWS needed)
 	$(PY) -m tools.synth --stack $(STACK)

@@ -232,6 +232,7 @@ gateway = Service(
             # Only the load balancer's X-Forwarded-For is believed; it lives inside the VPC.
             "TRUSTED_PROXIES": cfg.vpc_cidr,
             "ALLOW_OPEN": "false",
+            "CURRENCY": cfg.currency,
         },
         secrets={"API_TOKENS": tokens.gateway_secret_arn},
         secret_arns=[tokens.gateway_secret_arn],

@@ -48,6 +48,7 @@ _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOSTED_ZONE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 # What RestoreDBInstanceFromDBSnapshot takes: a manual snapshot's identifier, an automated one's
 # ("rds:<instance>-<yyyy-mm-dd-hh-mm>"), or the ARN of either (shared from another account).
 _SNAPSHOT = re.compile(
@@ -143,6 +144,9 @@ class StackConfig:
     tracing_sample_ratio: float = 0.05
     # The ADOT Lambda layer (Python, arm64, the stack's region) that traces the low-stock function's calls.
     lambda_otel_layer_arn: str | None = None
+    # The shop's money (ISO 4217), passed to the gateway as CURRENCY; the UI shows prices and the stock
+    # value in it.
+    currency: str = "USD"
 
     @property
     def https(self) -> bool:
@@ -248,6 +252,7 @@ class StackConfig:
             lambda_otel_layer_arn=reader.optional(
                 "lambdaOtelLayerArn", _LAYER_ARN, "a layer version ARN (arn:aws:lambda:...:layer:...:N)"
             ),
+            currency=reader.text("currency", cls.currency, _check_currency),
         )
         config.validate()
         return config
@@ -488,6 +493,13 @@ def _check_pg_version(value: str) -> str | None:
 
 def _check_email(value: str) -> str | None:
     return None if _EMAIL.match(value) else f"{value!r} is not an e-mail address"
+
+
+def _check_currency(value: str) -> str | None:
+    # The format only: the gateway checks the code against ISO 4217's list when it starts (gateway.currency).
+    if _CURRENCY.match(value):
+        return None
+    return f"must be an ISO 4217 currency code in capitals such as USD or EUR, got {value!r}"
 
 
 def _check_schedule(value: str) -> str | None:

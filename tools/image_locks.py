@@ -1,7 +1,12 @@
 """Write each service image's lock: its whole dependency closure, pinned to the versions in constraints.txt.
 
-    make lock          # rewrite apps/<service>/requirements.lock
-    make lock CHECK=1  # exit 1 and name the difference when a lock is stale (CI's check)
+    make lock          # rewrite apps/<service>/requirements.lock and policy/requirements.txt
+    python -m tools.image_locks --check  # exit 1 and name what is stale (make lint's check)
+
+constraints.txt is the one place a version is written by hand (`make upgrade` rewrites it); everything
+pinned elsewhere is written from it here. Besides the image locks, that is the policy pack's
+requirements.txt: `pulumi policy publish` ships the policy folder alone, so its file cannot point at
+constraints.txt and carries the pins itself.
 
 A service's requirements.txt names what its code imports; the image installs requirements.lock with
 --no-deps, so the image gets exactly the libraries the test run uses (constraints.txt pins the virtualenv the
@@ -73,7 +78,7 @@ def _marker_holds(marker: Marker | None, extras: set[str]) -> bool:
 
 def closure(requirements: Path, constraints: dict[str, tuple[str, str]]) -> dict[str, str]:
     """name -> version of everything the requirements need, checked against constraints.txt."""
-    pending = [Requirement(line) for line in requirements.read_text().splitlines() if _is_requirement(line)]
+    pending = [Requirement(line) for line in requirements.read_text().splitlines() if is_requirement(line)]
     found: dict[str, str] = {}
     extras_seen: dict[str, set[str]] = {}
     while pending:
@@ -110,7 +115,7 @@ def closure_requirements(name: str) -> list[str]:
     return [requirement.name for requirement in dependencies(name, set())]
 
 
-def _is_requirement(line: str) -> bool:
+def is_requirement(line: str) -> bool:
     stripped = line.split("#", 1)[0].strip()
     return bool(stripped) and not stripped.startswith("-")
 
@@ -126,14 +131,41 @@ def lock_path(service: str) -> Path:
     return REPO / "apps" / service / "requirements.lock"
 
 
+POLICY_REQUIREMENTS = REPO / "policy" / "requirements.txt"
+POLICY_HEADER = (
+    "# The CrossGuard policy pack's requirements. `pulumi policy publish` ships this folder alone, so the\n"
+    "# versions are written here by `make lock` from constraints.txt: change them there, not here.\n"
+)
+
+
+def render_policy_requirements() -> str:
+    """The policy pack's requirement names, as its file lists them, at the constraints.txt versions."""
+    constraints = read_pins(REPO / "constraints.txt")
+    names = [
+        Requirement(line).name
+        for line in POLICY_REQUIREMENTS.read_text().splitlines()
+        if is_requirement(line)
+    ]
+    lines = []
+    for name in names:
+        _, version = constraints[canonicalize_name(name)]
+        lines.append(f"{name}=={version}")
+    return POLICY_HEADER + "\n".join(lines) + "\n"
+
+
+def rendered() -> dict[Path, str]:
+    """Every file written from constraints.txt, with what it should hold."""
+    files = {lock_path(service): render(service) for service in SERVICES}
+    files[POLICY_REQUIREMENTS] = render_policy_requirements()
+    return files
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail when a lock differs from constraints.txt")
     args = parser.parse_args(argv)
     stale = []
-    for service in SERVICES:
-        text = render(service)
-        path = lock_path(service)
+    for path, text in rendered().items():
         if path.exists() and path.read_text() == text:
             continue
         if args.check:

@@ -34,6 +34,9 @@ VIEWS = [
     ("products", "#/products", "#view-products table tbody tr"),
     ("product", "#/product/{product}", "#view-product h1, #view-product h2"),
     ("low-stock", "#/low-stock", "#view-low-stock"),
+    ("warehouses", "#/warehouses", "#warehouses-body tr"),
+    ("movements", "#/movements", "#log-table tbody tr"),
+    ("import", "#/import", "#view-import h1"),
 ]
 
 

@@ -1,5 +1,6 @@
-"""Views that join a product with its stock, built from the services' batch endpoints: at most two backend
-calls per request whatever the number of products (the earlier gateway made one call per product)."""
+"""Views that join a product with its stock: one product in one call to the inventory service (its
+product view), a page of products from the services' batch endpoints, at most two backend calls per request
+whatever the number of products (the earlier gateway made one call per product)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, dumps, loads
 from stockwiz_runtime.problems import ProblemError
 
 _PASSED_THROUGH = ("ETag", "X-Total-Count", "Link")
-
-
-def _consume_outcome(task: asyncio.Task[Any]) -> None:
-    # A call abandoned because the other one failed: its own error is not news, but must be retrieved.
-    if not task.cancelled():
-        task.exception()
 
 
 _SUMMARY_PATH = "/inventory/summary?product_ids="
@@ -95,43 +90,54 @@ async def _summary_part(inventory: Upstream, path: str, headers: Mapping[str, st
     return summary
 
 
-def _with_inventory(product_json: bytes, stock: Any) -> bytes | None:
-    """The product object with `"inventory": stock` appended, spliced as bytes so the product's own
-    fields (exact decimal prices included) go out exactly as the product service wrote them."""
-    body = product_json.rstrip()
-    if not (body.startswith(b"{") and body.endswith(b"}")) or body == b"{}":
-        return None
-    return body[:-1] + b',"inventory":' + orjson.dumps(stock) + b"}"
+_PRODUCT_VIEW_PATH = "/inventory/product-view/"
 
 
 async def product_with_stock(
     products: Upstream, inventory: Upstream, product_id: int, headers: Mapping[str, str]
 ) -> web.Response:
     """One product with `inventory` (total quantity, main warehouse, per-warehouse breakdown); no
-    `inventory` key when the product has no stock. Both calls run at the same time."""
-    stock = asyncio.create_task(_stock_summary(inventory, [product_id], headers))
-    stock.add_done_callback(_consume_outcome)
-    try:
-        response = await products.request("GET", f"/products/{product_id}", headers=headers)
-        try:
-            raw = await response.read()
-        except Exception as exc:
-            raise products.failed(exc) from None
-        finally:
-            response.release()
-        out_headers = {name: response.headers[name] for name in _PASSED_THROUGH if name in response.headers}
-        if response.status != 200:
-            # The product service's own answer (a 404 problem, say) is the answer.
-            stock.cancel()
-            return _passed_through(response, raw)
-        summary = await stock
-    except BaseException:
-        stock.cancel()
-        raise
-    entry = summary.get(str(product_id))
-    body = raw if entry is None else _with_inventory(raw, entry)
-    if body is None:
-        raise _bad_answer(products, response.status)
+    `inventory` key when the product has no stock. One call: the inventory service reads the product and its
+    stock in one statement and writes them as the product service and the stock summary would (see
+    inventory.product_view), so what the gateway used to splice from two calls arrives whole."""
+    status, answer_headers, raw = await inventory.get_bytes(_PRODUCT_VIEW_PATH + str(product_id), headers)
+    if status == 404 and _NO_SUCH_PRODUCT not in raw:
+        # Not the view's "no such product" but a route it does not know: an inventory service older than
+        # the gateway, during a rolling deployment. Compose from the two calls, as before the view existed.
+        return await _composed_from_two_calls(products, inventory, product_id, headers)
+    if status != 200:
+        # A 404 problem (no such product), a 503 database-unavailable with Retry-After, ...: the service's
+        # own answer is the answer.
+        headers_out = client_response_headers(answer_headers)
+        headers_out.setdefault("Content-Type", JSON_CONTENT_TYPE)
+        return web.Response(status=status, body=raw, headers=headers_out)
+    if not raw.startswith(b'{"id":'):
+        # Not a product view (something else answering in the service's place): never passed on as one.
+        # A prefix check, not a decode: the gateway no longer reads this body, it only vouches for its kind.
+        raise _bad_answer(inventory, status)
+    out_headers = {name: answer_headers[name] for name in _PASSED_THROUGH if name in answer_headers}
+    return web.Response(body=raw, content_type=JSON_CONTENT_TYPE, headers=out_headers)
+
+
+# The product view's (and the product service's) words for a product that does not exist.
+_NO_SUCH_PRODUCT = b"does not exist"
+
+
+async def _composed_from_two_calls(
+    products: Upstream, inventory: Upstream, product_id: int, headers: Mapping[str, str]
+) -> web.Response:
+    status, answer_headers, raw = await products.get_bytes(f"/products/{product_id}", headers)
+    if status != 200:
+        headers_out = client_response_headers(answer_headers)
+        headers_out.setdefault("Content-Type", JSON_CONTENT_TYPE)
+        return web.Response(status=status, body=raw, headers=headers_out)
+    body = raw.rstrip()
+    if not body.startswith(b'{"id":') or not body.endswith(b"}"):
+        raise _bad_answer(products, status)
+    entry = (await _stock_summary(inventory, [product_id], headers)).get(str(product_id))
+    if entry is not None:
+        body = body[:-1] + b',"inventory":' + orjson.dumps(entry) + b"}"
+    out_headers = {name: answer_headers[name] for name in _PASSED_THROUGH if name in answer_headers}
     return web.Response(body=body, content_type=JSON_CONTENT_TYPE, headers=out_headers)
 
 

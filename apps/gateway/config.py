@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from gateway.currency import currency_code
 from stockwiz_runtime.config import ServiceConfig
 
 
@@ -78,6 +79,9 @@ class GatewayConfig(ServiceConfig):
     # smaller window than the services' keeps its accepted requests fast when it sheds (README, Performance).
     max_in_flight: int = Field(32, alias="MAX_IN_FLIGHT", ge=1, le=100_000)
     admission_queue: int = Field(32, alias="ADMISSION_QUEUE", ge=0, le=100_000)
+
+    # The shop's currency, for the UI's money (GET /api/settings); prices carry no currency of their own.
+    currency: Annotated[str, BeforeValidator(currency_code)] = Field("USD", alias="CURRENCY")
 
     health_timeout: float = Field(1.0, alias="HEALTH_TIMEOUT", gt=0, le=10)
     health_cache_seconds: float = Field(2.0, alias="HEALTH_CACHE_SECONDS", ge=0, le=60)

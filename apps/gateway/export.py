@@ -48,6 +48,7 @@ EXPORTS: dict[str, Export] = {
             "name",
             "category",
             "price",
+            "cost_price",
             "description",
             "archived",
             "created_at",
@@ -82,6 +83,8 @@ EXPORTS: dict[str, Export] = {
             "created_at",
             "inventory_id",
             "product_id",
+            "sku",
+            "product_name",
             "warehouse",
             "reason",
             "delta",
@@ -89,9 +92,12 @@ EXPORTS: dict[str, Export] = {
             "note",
             "reference",
             "request_id",
+            "actor",
         ),
-        text_columns=frozenset({"warehouse", "note", "reference", "request_id"}),
-        filters=("product_id", "warehouse", "reason"),
+        text_columns=frozenset(
+            {"sku", "product_name", "warehouse", "note", "reference", "request_id", "actor"}
+        ),
+        filters=("product_id", "warehouse", "reason", "actor", "from", "to"),
         newest_first=True,
     ),
 }

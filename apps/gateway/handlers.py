@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import composition, export
-from gateway.keys import DOWNSTREAM, FORWARDED, INVENTORY, PRODUCTS, STATIC
+from gateway import composition, export, imports
+from gateway.keys import CONFIG, DOWNSTREAM, FORWARDED, INVENTORY, PRODUCTS, STATIC
 from gateway.proxy import proxy, upstream_request_headers
 from gateway.upstream import Upstream
 from stockwiz_runtime.http import path_id
@@ -49,6 +49,12 @@ async def health(request: web.Request) -> web.Response:
     return json_response(body, status=200 if healthy else 503)
 
 
+@routes.get("/api/settings")
+async def settings(request: web.Request) -> web.Response:
+    """The shop's settings the UI needs, read-only (they are the gateway's environment)."""
+    return json_response({"currency": request.app[CONFIG].currency})
+
+
 @routes.get("/api/products-full")
 async def products_full(request: web.Request) -> web.Response:
     headers = upstream_request_headers(request, request[FORWARDED])
@@ -75,6 +81,14 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     upstream = request.app[PRODUCTS] if chosen.service == "products" else request.app[INVENTORY]
     headers = upstream_request_headers(request, request[FORWARDED])
     return await export.stream_export(request, name, upstream, chosen, headers)
+
+
+@routes.post(r"/api/import/{name:[a-z]+}.csv")
+async def import_csv(request: web.Request) -> web.StreamResponse:
+    chosen = imports.find_import(request.match_info["name"])
+    upstream = request.app[PRODUCTS] if chosen.service == "products" else request.app[INVENTORY]
+    query = request.raw_path.partition("?")[2]
+    return await proxy(request, upstream, chosen.path + (f"?{query}" if query else ""), request[FORWARDED])
 
 
 def _service_path(request: web.Request) -> str:
@@ -104,3 +118,5 @@ async def proxy_inventory(request: web.Request) -> web.StreamResponse:
 for _method in PROXIED_METHODS:
     routes.route(_method, "/api/products{tail:(/.*)?}")(proxy_products)
     routes.route(_method, "/api/inventory{tail:(/.*)?}")(proxy_inventory)
+    routes.route(_method, "/api/warehouses{tail:(/.*)?}")(proxy_inventory)
+routes.get("/api/stock-value")(proxy_inventory)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from gateway import imports
 from stockwiz_runtime import openapi as oa
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 # Problems the gateway itself can answer on any /api route.
 GATEWAY_PROBLEMS = (401, 403, 413, 429, 502, 503, 504)
-PROXIED_PREFIXES = ("/products", "/inventory")
+PROXIED_PREFIXES = ("/products", "/inventory", "/warehouses", "/stock-value")
 API_PREFIX = "/api"
 
 STOCK_SCHEMA: dict[str, Any] = {
@@ -98,12 +99,27 @@ EXAMPLES: dict[str, Any] = {
         "name": "Monitor 4K",
         "description": "27-inch 4K monitor",
         "price": 499.99,
+        "cost_price": 320.0,
         "category": "Electronics",
         "sku": "MON-4K",
         "archived": False,
         "created_at": "2026-03-01T09:30:00+00:00",
         "updated_at": "2026-03-02T14:05:00+00:00",
         "inventory": STOCK_EXAMPLE,
+    },
+    "Settings": {"currency": "USD"},
+}
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The shop's settings, from the gateway's environment.",
+    "required": ["currency"],
+    "properties": {
+        "currency": {
+            "type": "string",
+            "pattern": "^[A-Z]{3}$",
+            "description": "ISO 4217 code of the shop's money (CURRENCY): prices, cost prices and the stock "
+            "value are in it.",
+        }
     },
 }
 
@@ -178,7 +194,7 @@ def openapi_document() -> dict[str, Any]:
             "get": _secured(
                 {
                     "operationId": "getProductWithStock",
-                    "summary": "One product with its stock (two concurrent backend calls).",
+                    "summary": "One product with its stock (one call: the inventory service's product view).",
                     "tags": ["composed"],
                     "responses": oa.responses(
                         {"200": oa.ok_json({"$ref": "#/components/schemas/ProductWithStock"})}, 404
@@ -212,7 +228,20 @@ def openapi_document() -> dict[str, Any]:
                     ("product_id", "Only this product."),
                     ("warehouse", "Only this warehouse (exact)."),
                     ("reason", "Only this reason."),
+                    ("actor", "Only changes by this actor (an API token's name)."),
+                    ("from", "Only movements at or after this ISO date or date-time."),
+                    ("to", "Only movements at or before this ISO date-time, or on or before this date."),
                 ],
+            )
+        },
+        "/api/settings": {
+            "get": _secured(
+                {
+                    "operationId": "getSettings",
+                    "summary": "The shop's settings (read-only): its currency.",
+                    "tags": ["settings"],
+                    "responses": oa.responses({"200": oa.ok_json({"$ref": "#/components/schemas/Settings"})}),
+                }
             )
         },
         "/api/products-full": {
@@ -244,7 +273,7 @@ def openapi_document() -> dict[str, Any]:
             "application/problem+json (RFC 9457)."
         ),
         paths=paths,
-        schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK},
+        schemas={"Stock": STOCK_SCHEMA, "ProductWithStock": PRODUCT_WITH_STOCK, "Settings": SETTINGS_SCHEMA},
         examples=EXAMPLES,
     )
     document["paths"]["/health"] = {
@@ -275,6 +304,8 @@ def merge_service_document(document: dict[str, Any], service: str, service_docum
                 public.setdefault("parameters", copy.deepcopy(operation))
             elif isinstance(operation, dict) and method not in public:
                 public[method] = _secured({**operation, "tags": [service]})
+    for path, item in imports.public_operations(service, service_document).items():
+        paths[path] = {method: _secured(operation) for method, operation in item.items()}
     schemas = document["components"]["schemas"]
     for name, schema in service_document.get("components", {}).get("schemas", {}).items():
         schemas.setdefault(name, copy.deepcopy(schema))

@@ -12,13 +12,15 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.forwarding import Forwarded
+from gateway.keys import PRINCIPAL
 from gateway.upstream import Upstream
-from stockwiz_runtime.request_context import REQUEST_ID_HEADER, current_request_id
+from stockwiz_runtime.request_context import ACTOR_HEADER, REQUEST_ID_HEADER, current_request_id
 from stockwiz_runtime.timeouts import read_body
 
 log = logging.getLogger("stockwiz.gateway.proxy")
 
-# What the services read from a request. Authorization and cookies stay at the gateway.
+# What the services read from a request. Authorization and cookies stay at the gateway, and so does any
+# X-StockWiz-Actor a client sends: the gateway names the actor itself, from the token it admitted.
 FORWARDED_REQUEST_HEADERS = ("Accept", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key")
 # What a service's answer may tell the client: its body's type, versions, pagination, where a created
 # resource is, when to retry, what is allowed. Nothing else passes, so a service (or anything answering in
@@ -55,6 +57,9 @@ def upstream_request_headers(request: web.Request, forwarded: Forwarded) -> dict
     request_id = current_request_id()
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
+    principal = request.get(PRINCIPAL)
+    if principal is not None:
+        headers[ACTOR_HEADER] = principal.name
     return headers
 
 

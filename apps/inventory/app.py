@@ -17,9 +17,11 @@ from inventory.handlers import BATCHER, CONFIG, INVENTORY_METRICS, routes
 from inventory.idempotency import purge_expired
 from inventory.metrics import InventoryMetrics
 from inventory.openapi import openapi_document
+from inventory.warehouse_handlers import routes as warehouse_routes
 from stockwiz_runtime.app import create_service_app
 from stockwiz_runtime.db import DATABASE, Database, database_context
 from stockwiz_runtime.keys import METRICS
+from stockwiz_runtime.middleware import actor_middleware
 
 SERVICE_NAME = "inventory-service"
 PURGE_INTERVAL_SECONDS = 600.0
@@ -72,6 +74,7 @@ def create_app(config: InventoryConfig) -> web.Application:
     app[CONFIG] = config
     app[INVENTORY_METRICS] = InventoryMetrics(app[METRICS].registry)
     app.middlewares.append(low_stock_gauge)
+    app.middlewares.append(actor_middleware)
 
     async def seed(database: Database) -> None:
         await stock.seed_demo_stock(database, config.default_reorder_point, config.demo_seed_wait_seconds)
@@ -80,4 +83,5 @@ def create_app(config: InventoryConfig) -> web.Application:
     app.cleanup_ctx.append(adjustment_batcher)
     app.cleanup_ctx.append(purge_idempotency_keys)
     app.add_routes(routes)
+    app.add_routes(warehouse_routes)
     return app

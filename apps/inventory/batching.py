@@ -27,9 +27,11 @@ from inventory.schemas import AdjustRequest
 from stockwiz_runtime.db import Database, deadline_exceeded
 from stockwiz_runtime.problems import ProblemError
 from stockwiz_runtime.request_context import (
+    current_actor,
     current_deadline,
     current_request_id,
     expired,
+    set_actor,
     set_deadline,
     set_request_id,
 )
@@ -53,7 +55,7 @@ class AdjustmentBatcher:
         self._rounds: dict[int, asyncio.Task[None]] = {}
 
     async def adjust(self, inventory_id: int, body: AdjustRequest) -> Change:
-        waiting = _Waiting(stock.Adjustment(body, current_request_id()))
+        waiting = _Waiting(stock.Adjustment(body, current_request_id(), current_actor()))
         self._queues.setdefault(inventory_id, []).append(waiting)
         if inventory_id not in self._rounds:
             self._rounds[inventory_id] = asyncio.create_task(self._run(inventory_id))
@@ -102,8 +104,10 @@ class AdjustmentBatcher:
                 waiting.answer.set_result(outcome)
 
     async def _alone(self, inventory_id: int, adjustment: stock.Adjustment) -> Change | ProblemError:
-        # This task's context is its own: the movement gets the request id of the one request it serves.
+        # This task's context is its own: the movement gets the request id and actor of the one request it
+        # serves.
         set_request_id(adjustment.request_id)
+        set_actor(adjustment.actor)
         try:
             return await run_once(
                 self.db, None, lambda conn: stock.adjust(conn, inventory_id, adjustment.body)

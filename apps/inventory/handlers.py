@@ -8,7 +8,8 @@ from datetime import timedelta
 from aiohttp import web
 from pydantic import BaseModel
 
-from inventory import stock
+from inventory import imports, product_view, stock
+from inventory import movements as ledger
 from inventory.batching import AdjustmentBatcher
 from inventory.config import InventoryConfig
 from inventory.idempotency import REPLAYED_HEADER, Change, IdempotencyKey, key_from_request, run_once
@@ -22,10 +23,12 @@ from inventory.schemas import (
     SummaryQuery,
     TransferRequest,
 )
-from stockwiz_runtime.bodies import read_model, validate
+from inventory.summary_json import summary_json
+from stockwiz_runtime.bodies import read_csv, read_model, validate
+from stockwiz_runtime.csvimport import ImportQuery
 from stockwiz_runtime.db import DATABASE
 from stockwiz_runtime.http import ID_SEGMENT, etag_for, if_match_versions, page_headers, path_id
-from stockwiz_runtime.jsonio import json_response
+from stockwiz_runtime.jsonio import JSON_CONTENT_TYPE, json_response
 from stockwiz_runtime.problems import ProblemError
 
 CONFIG = web.AppKey("inventory_config", InventoryConfig)
@@ -99,13 +102,29 @@ async def low_stock(request: web.Request) -> web.Response:
 @routes.get("/inventory/summary")
 async def summary(request: web.Request) -> web.Response:
     query = validate(SummaryQuery, dict(request.query))
+    written = await summary_json(request.app[DATABASE], query.product_ids)
+    if written is not None:
+        return web.Response(body=written, content_type=JSON_CONTENT_TYPE)
     return json_response(await stock.summary(request.app[DATABASE], query.product_ids))
 
 
 @routes.get("/inventory/movements")
 async def movements(request: web.Request) -> web.Response:
     query = validate(MovementQuery, dict(request.query))
-    return _page(request, await stock.movements(request.app[DATABASE], query), query)
+    return _page(request, await ledger.list_movements(request.app[DATABASE], query), query)
+
+
+@routes.post("/inventory/import.csv")
+async def import_stock(request: web.Request) -> web.Response:
+    query = validate(ImportQuery, dict(request.query))
+    raw = await read_csv(request)
+    report = await imports.import_stock(
+        request.app[DATABASE],
+        raw,
+        dry_run=query.dry_run,
+        default_reorder_point=request.app[CONFIG].default_reorder_point,
+    )
+    return json_response(report.as_json())
 
 
 @routes.post("/inventory/transfer")
@@ -126,6 +145,15 @@ async def transfer(request: web.Request) -> web.Response:
 async def product_stock(request: web.Request) -> web.Response:
     product_id = path_id(request, "product_id", what="product")
     return json_response(await stock.product_stock(request.app[DATABASE], product_id))
+
+
+@routes.get(f"/inventory/product-view/{{product_id:{ID_SEGMENT}}}")
+async def get_product_view(request: web.Request) -> web.Response:
+    product_id = path_id(request, "product_id", what="product")
+    view = await product_view.product_view(request.app[DATABASE], product_id)
+    return web.Response(
+        body=view.body, content_type=JSON_CONTENT_TYPE, headers={"ETag": etag_for(view.version)}
+    )
 
 
 @routes.get(RECORD_PATH)
@@ -166,4 +194,4 @@ async def adjust(request: web.Request) -> web.Response:
 async def record_movements(request: web.Request) -> web.Response:
     inventory_id = path_id(request, what="stock record")
     query = validate(MovementQuery, dict(request.query))
-    return _page(request, await stock.movements(request.app[DATABASE], query, inventory_id), query)
+    return _page(request, await ledger.list_movements(request.app[DATABASE], query, inventory_id), query)

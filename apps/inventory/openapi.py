@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inventory import imports, warehouse_openapi
 from inventory.schemas import (
     MAX_QUANTITY,
     MAX_SUMMARY_IDS,
@@ -13,6 +14,7 @@ from inventory.schemas import (
     InventoryUpdate,
     TransferRequest,
 )
+from stockwiz_runtime import csvimport
 from stockwiz_runtime import openapi as oa
 from stockwiz_runtime.validation import MAX_ID
 
@@ -61,7 +63,8 @@ LISTED_RECORD_SCHEMA: dict[str, Any] = {
 }
 MOVEMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "One entry of the append-only ledger; a record's movements sum to its quantity.",
+    "description": "One entry of the append-only ledger, with its product's name and SKU; a record's "
+    "movements sum to its quantity.",
     "required": [
         "id",
         "inventory_id",
@@ -73,7 +76,10 @@ MOVEMENT_SCHEMA: dict[str, Any] = {
         "note",
         "reference",
         "request_id",
+        "actor",
         "created_at",
+        "product_name",
+        "sku",
     ],
     "properties": {
         "id": _ID,
@@ -86,7 +92,14 @@ MOVEMENT_SCHEMA: dict[str, Any] = {
         "note": {"type": ["string", "null"]},
         "reference": {"type": ["string", "null"]},
         "request_id": {"type": ["string", "null"]},
+        "actor": {
+            "type": ["string", "null"],
+            "description": "Who made the change: the name of the API token the gateway admitted; null when "
+            "nobody was named (movements from before the actor was recorded, an open gateway).",
+        },
         "created_at": {"type": "string", "format": "date-time"},
+        "product_name": {"type": ["string", "null"], "description": "null only if the product is gone."},
+        "sku": {"type": ["string", "null"]},
     },
 }
 PRODUCT_STOCK_SCHEMA: dict[str, Any] = {
@@ -131,6 +144,33 @@ SUMMARY_SCHEMA: dict[str, Any] = {
         },
     },
 }
+PRODUCT_VIEW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A product as the product service shows it, with its stock as the summary gives it.",
+    "required": [
+        "id",
+        "name",
+        "description",
+        "price",
+        "category",
+        "sku",
+        "archived",
+        "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "id": _ID,
+        "name": {"type": "string"},
+        "description": {"type": ["string", "null"]},
+        "price": {"type": "number", "description": "Exact, two decimals."},
+        "category": {"type": ["string", "null"]},
+        "sku": {"type": ["string", "null"]},
+        "archived": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "inventory": SUMMARY_SCHEMA["additionalProperties"],
+    },
+}
 TRANSFER_RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["product_id", "quantity", "from", "to"],
@@ -143,6 +183,12 @@ TRANSFER_RESULT_SCHEMA: dict[str, Any] = {
 }
 
 ETAG = {"ETag": {"description": "The record's version, for If-Match.", "schema": {"type": "string"}}}
+PRODUCT_ETAG = {
+    "ETag": {
+        "description": "The product's version, for If-Match on the product.",
+        "schema": {"type": "string"},
+    }
+}
 REPLAYED = {
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response of an earlier request with the same key.",
@@ -166,7 +212,27 @@ RECORD_FILTERS = [
         "warehouse", {"type": "string", "minLength": 1, "maxLength": 100}, "Only this warehouse (exact)."
     ),
 ]
-MOVEMENT_FILTERS = [*RECORD_FILTERS, oa.query("reason", {"enum": list(REASONS)}, "Only this reason.")]
+_MOMENT = {
+    "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+}
+MOVEMENT_FILTERS = [
+    *RECORD_FILTERS,
+    oa.query("reason", {"enum": list(REASONS)}, "Only this reason."),
+    oa.query(
+        "actor", {"type": "string", "pattern": r"^[A-Za-z0-9._-]{1,64}$"}, "Only changes by this actor."
+    ),
+    oa.query(
+        "from",
+        _MOMENT,
+        "Only movements at or after this ISO date or date-time (UTC unless it has an offset).",
+    ),
+    oa.query(
+        "to",
+        _MOMENT,
+        "Only movements at or before this ISO date-time, or during and before this ISO date; before `from` "
+        "is a 422.",
+    ),
+]
 
 
 def _list(
@@ -208,7 +274,10 @@ EXAMPLES: dict[str, Any] = {
         "note": None,
         "reference": "order 1042",
         "request_id": "0b7f3c1e-2f4d-4a8e-9b61-2d0c5e7a9f13",
+        "actor": "warehouse-desk",
         "created_at": "2026-03-02T14:05:00+00:00",
+        "product_name": "Monitor 4K",
+        "sku": "MON-4K",
     },
     "ProductStock": {
         "id": 4,
@@ -221,6 +290,37 @@ EXAMPLES: dict[str, Any] = {
             RECORD_EXAMPLE,
             {**RECORD_EXAMPLE, "id": 9, "warehouse": "Warehouse A", "quantity": 10, "version": 1},
         ],
+    },
+    "ProductView": {
+        "id": 4,
+        "name": "Monitor 4K",
+        "description": "27-inch 4K monitor",
+        "price": 499.99,
+        "category": "Electronics",
+        "sku": "MON-4K",
+        "archived": False,
+        "created_at": "2026-03-01T09:30:00+00:00",
+        "updated_at": "2026-03-02T14:05:00+00:00",
+        "inventory": {
+            "quantity": 35,
+            "warehouse": "Warehouse B",
+            "warehouses": [
+                {
+                    "id": 4,
+                    "warehouse": "Warehouse B",
+                    "quantity": 25,
+                    "reorder_point": 30,
+                    "reorder_quantity": 50,
+                },
+                {
+                    "id": 9,
+                    "warehouse": "Warehouse A",
+                    "quantity": 10,
+                    "reorder_point": 30,
+                    "reorder_quantity": 50,
+                },
+            ],
+        },
     },
     "StockSummary": {
         "4": {
@@ -250,6 +350,7 @@ EXAMPLES: dict[str, Any] = {
         "from": {**RECORD_EXAMPLE, "quantity": 15, "version": 4},
         "to": {**RECORD_EXAMPLE, "id": 9, "warehouse": "Warehouse A", "quantity": 20, "version": 2},
     },
+    "ImportReport": csvimport.REPORT_EXAMPLE,
     "InventoryCreate": {"product_id": 4, "warehouse": "Warehouse B", "quantity": 30, "reorder_point": 30},
     "InventoryUpdate": {"quantity": 28, "note": "stock count, aisle 3"},
     "AdjustRequest": {"delta": -5, "reason": "ship", "reference": "order 1042"},
@@ -317,14 +418,27 @@ def openapi_document() -> dict[str, Any]:
         },
         "/inventory/movements": {
             "get": _list(
-                "listMovements", "Movement", "The ledger, newest first.", [*MOVEMENT_FILTERS, *oa.PAGING]
+                "listMovements",
+                "Movement",
+                "The shop-wide movement log, newest first, each with its product's name and SKU.",
+                [*MOVEMENT_FILTERS, *oa.PAGING],
             ),
+        },
+        "/inventory/import.csv": {
+            "post": csvimport.import_operation(
+                "importStock",
+                "Import opening stock from CSV (the stock export's columns): new records are created, "
+                "existing ones set to the file's quantity as a count.",
+                imports.COLUMNS,
+                "sku,warehouse,quantity,reorder_point\r\nMON-4K,Warehouse B,30,10\r\n",
+            )
         },
         "/inventory/transfer": {
             "post": {
                 "operationId": "transferStock",
                 "summary": "Move units between two warehouses of a product; the target record is created if "
-                "missing. Both records change or neither does.",
+                "missing. Both records change or neither does. Both warehouses must exist (422 "
+                "unknown-warehouse); the target must not be archived (409 warehouse-archived).",
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": oa.request_body(TransferRequest),
                 "responses": oa.responses(
@@ -344,6 +458,18 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "getProductStock",
                 "summary": "A product's stock: total, main warehouse, and every warehouse's record.",
                 "responses": oa.responses({"200": oa.ok_json(_ref("ProductStock"))}, 404),
+            },
+        },
+        "/inventory/product-view/{product_id}": {
+            "parameters": [oa.path_id("product_id")],
+            "get": {
+                "operationId": "getProductView",
+                "summary": "A product (as the product service shows it) with its stock summary under "
+                "`inventory`, read in one statement: the gateway's GET /api/products/{id}. No `inventory` "
+                "key when the product has no stock records.",
+                "responses": oa.responses(
+                    {"200": oa.ok_json(_ref("ProductView"), headers=PRODUCT_ETAG)}, 404
+                ),
             },
         },
         "/inventory/{id}": {
@@ -396,6 +522,7 @@ def openapi_document() -> dict[str, Any]:
                 404,
             ),
         },
+        **warehouse_openapi.PATHS,
     }
     return oa.document(
         title="StockWiz inventory service",
@@ -408,9 +535,12 @@ def openapi_document() -> dict[str, Any]:
             "ListedStockRecord": LISTED_RECORD_SCHEMA,
             "Movement": MOVEMENT_SCHEMA,
             "ProductStock": PRODUCT_STOCK_SCHEMA,
+            "ProductView": PRODUCT_VIEW_SCHEMA,
             "StockSummary": SUMMARY_SCHEMA,
             "TransferResult": TRANSFER_RESULT_SCHEMA,
+            "ImportReport": csvimport.REPORT_SCHEMA,
             **oa.schemas_of(InventoryCreate, InventoryUpdate, AdjustRequest, TransferRequest),
+            **warehouse_openapi.SCHEMAS,
         },
-        examples=EXAMPLES,
+        examples={**EXAMPLES, **warehouse_openapi.EXAMPLES},
     )

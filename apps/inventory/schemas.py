@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, field_validator, model_validator
 
+from stockwiz_runtime.request_context import sane_actor
 from stockwiz_runtime.validation import (
     MAX_ID,
     NOT_NULL,
@@ -111,8 +113,67 @@ class InventoryQuery(QueryModel):
     offset: Offset = 0
 
 
+_MOMENT_HELP = "must be an ISO date (2026-12-01) or date-time (2026-12-01T14:30:00Z)"
+DATE_ONLY_LENGTH = len("2026-12-01")
+
+
+def _moment(value: Any) -> Any:
+    """An ISO date or date-time from a query string, in UTC (a time without an offset is UTC): the ledger
+    stores UTC, and SQLite compares timestamps as text, so both sides must be UTC."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(_MOMENT_HELP) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+Moment = Annotated[datetime, BeforeValidator(_moment)]
+
+
+def _actor_name(value: str) -> str:
+    if sane_actor(value) is None:
+        raise ValueError("must be a token name: 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+# The actor filter: a token name (gateway.tokens), matched exactly.
+Actor = Annotated[str, AfterValidator(_actor_name)]
+
+
 class MovementQuery(InventoryQuery):
+    """The ledger's filters. `from` and `to` are inclusive; a `to` without a time means the whole day."""
+
     reason: Reason | None = None
+    actor: Actor | None = None
+    since: Moment | None = Field(None, alias="from")
+    until: Moment | None = Field(None, alias="to")
+    # Whether `to` was a bare date (a day, up to its end) rather than an instant.
+    until_whole_day: bool = Field(False, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_day(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            to = data.get("to")
+            data = {**data, "until_whole_day": isinstance(to, str) and len(to.strip()) == DATE_ONLY_LENGTH}
+        return data
+
+    @model_validator(mode="after")
+    def _in_order(self) -> MovementQuery:
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise FieldRuleError("to", "must not be before from")
+        return self
+
+    @property
+    def before(self) -> datetime | None:
+        """The exclusive upper bound: the next midnight after a bare `to` date, just after a `to` instant."""
+        if self.until is None:
+            return None
+        return self.until + (timedelta(days=1) if self.until_whole_day else timedelta(microseconds=1))
 
 
 class SummaryQuery(QueryModel):
@@ -124,3 +185,21 @@ class SummaryQuery(QueryModel):
         if isinstance(value, str):
             return parse_id_list(value, field="product_ids", max_count=MAX_SUMMARY_IDS)
         return value
+
+
+class WarehouseCreate(RequestModel):
+    name: Warehouse
+
+
+class WarehouseUpdate(RequestModel):
+    """A rename, an archive (`archived: true`, only when it holds no units) or a restore; only the fields
+    sent change."""
+
+    name: Annotated[Warehouse, NOT_NULL] = None  # type: ignore[assignment]
+    archived: Annotated[StrictBool, NOT_NULL] = Field(  # type: ignore[assignment]
+        None, description="true archives the warehouse (only when it holds no units); false restores it."
+    )
+
+
+class WarehouseQuery(QueryModel):
+    archived: bool | None = None

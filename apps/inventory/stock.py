@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inventory import warehouses
 from inventory.idempotency import Change
 from inventory.schemas import (
     MAX_QUANTITY,
@@ -27,16 +28,16 @@ from inventory.schemas import (
     InventoryCreate,
     InventoryQuery,
     InventoryUpdate,
-    MovementQuery,
     TransferRequest,
 )
 from inventory.tables import inventory, products
+from inventory.tables import warehouses as warehouse_table
 from stockwiz_runtime.db import Database, ReadQuery
 from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed, seed_runs
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.ledger import stock_movements
-from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found
-from stockwiz_runtime.request_context import current_request_id
+from stockwiz_runtime.problems import FieldError, ProblemError, conflict, not_found, validation_failed
+from stockwiz_runtime.request_context import current_actor, current_request_id
 
 log = logging.getLogger("stockwiz.inventory")
 
@@ -50,7 +51,6 @@ _RECORD_COLUMNS = (
     inventory.c.last_updated,
     inventory.c.version,
 )
-_MOVEMENT_COLUMNS = tuple(stock_movements.c)
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ def movement_json(row: sa.RowMapping) -> dict[str, Any]:
         "note": row["note"],
         "reference": row["reference"],
         "request_id": row["request_id"],
+        "actor": row["actor"],
         "created_at": _utc(row["created_at"]),
     }
 
@@ -122,6 +123,13 @@ def _unknown_product(product_id: int) -> ProblemError:
     )
 
 
+class _Current:
+    """The actor of the request being handled (see _movement)."""
+
+
+CURRENT = _Current()
+
+
 def _movement(
     record: Mapping[Any, Any],
     delta: int,
@@ -130,6 +138,7 @@ def _movement(
     note: str | None = None,
     reference: str | None = None,
     request_id: str | None = None,
+    actor: str | _Current | None = CURRENT,
 ) -> dict[str, Any]:
     return {
         "inventory_id": record["id"],
@@ -141,12 +150,21 @@ def _movement(
         "note": note,
         "reference": reference,
         "request_id": request_id or current_request_id(),
+        # A combined round (adjust_many) names each request's actor, none included: its task's context
+        # holds the actor of whichever request started it.
+        "actor": current_actor() if isinstance(actor, _Current) else actor,
         "created_at": now,
     }
 
 
 async def _record_movements(conn: AsyncConnection, movements: list[dict[str, Any]]) -> None:
     await conn.execute(sa.insert(stock_movements).values(movements))
+
+
+# For the modules beside this one: the import (inventory.imports) records its movements the same way, and
+# the movement log (inventory.movements) refuses an unknown record the same way.
+movement_of = _movement
+missing_record = _missing
 
 
 def _units(count: int) -> str:
@@ -189,9 +207,23 @@ async def _refuse_if_archived(conn: AsyncConnection, product_id: int) -> None:
         raise refusal
 
 
-async def _product_of_record(conn: AsyncConnection, inventory_id: int) -> int | None:
-    found = await conn.scalar(sa.select(inventory.c.product_id).where(inventory.c.id == inventory_id))
-    return None if found is None else int(found)
+async def _receiving_refusal(conn: AsyncConnection, inventory_id: int) -> ProblemError | None:
+    """Why a record may not take more stock (its product or its warehouse is archived), or None; takes the
+    product's lock, then the warehouse's, before the caller locks the record."""
+    found = (
+        await conn.execute(
+            sa.select(inventory.c.product_id, inventory.c.warehouse).where(inventory.c.id == inventory_id)
+        )
+    ).first()
+    if found is None:
+        return None
+    refusal = await _archived_refusal(conn, int(found.product_id))
+    if refusal is None:
+        try:
+            await warehouses.refuse_if_archived(conn, str(found.warehouse))
+        except ProblemError as archived:
+            return archived
+    return refusal
 
 
 def _refusal(
@@ -395,36 +427,6 @@ async def summary(db: Database, product_ids: list[int]) -> dict[str, Any]:
     return result
 
 
-async def movements(db: Database, query: MovementQuery, inventory_id: int | None = None) -> Page:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if inventory_id is not None:
-        conditions.append(stock_movements.c.inventory_id == inventory_id)
-    if query.product_id is not None:
-        conditions.append(stock_movements.c.product_id == query.product_id)
-    if query.warehouse is not None:
-        conditions.append(stock_movements.c.warehouse == query.warehouse)
-    if query.reason is not None:
-        conditions.append(stock_movements.c.reason == query.reason)
-    select_page = (
-        sa.select(*_MOVEMENT_COLUMNS)
-        .where(*conditions)
-        # Ids grow with time: newest first without a tie on equal timestamps.
-        .order_by(stock_movements.c.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
-    )
-    count = sa.select(sa.func.count()).select_from(stock_movements).where(*conditions)
-    async with db.read() as conn:
-        rows = (await conn.execute(select_page)).mappings().all()
-        total = int(await conn.scalar(count) or 0)
-        # A deleted record's history stays readable; a record that never existed is a 404.
-        if inventory_id is not None and total == 0:
-            exists = await conn.scalar(sa.select(inventory.c.id).where(inventory.c.id == inventory_id))
-            if exists is None:
-                raise _missing(inventory_id)
-    return Page([movement_json(row) for row in rows], total)
-
-
 # Writes. Each returns a Change so the idempotency layer can store and replay its response.
 
 
@@ -443,6 +445,8 @@ async def _record_id(conn: AsyncConnection, product_id: int, warehouse: str) -> 
 async def create_record(conn: AsyncConnection, body: InventoryCreate, default_reorder_point: int) -> Change:
     now = datetime.now(UTC)
     reorder_point = default_reorder_point if body.reorder_point is None else body.reorder_point
+    await _refuse_if_archived(conn, body.product_id)
+    body = body.model_copy(update={"warehouse": await warehouses.resolve(conn, body.warehouse, "warehouse")})
     statement = (
         _insert(conn)(inventory)
         .values(
@@ -458,7 +462,6 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
         .on_conflict_do_nothing(index_elements=[inventory.c.product_id, inventory.c.warehouse])
         .returning(*_RECORD_COLUMNS)
     )
-    await _refuse_if_archived(conn, body.product_id)
     existing = await _record_id(conn, body.product_id, body.warehouse)
     row = None
     if existing is None:
@@ -484,9 +487,9 @@ async def create_record(conn: AsyncConnection, body: InventoryCreate, default_re
 async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) -> Change:
     now = datetime.now(UTC)
     if body.delta > 0:
-        product_id = await _product_of_record(conn, inventory_id)
-        if product_id is not None:
-            await _refuse_if_archived(conn, product_id)
+        refusal = await _receiving_refusal(conn, inventory_id)
+        if refusal is not None:
+            raise refusal
     row = await _apply_delta(conn, inventory_id, body.delta, now, body.reason)
     await _record_movements(conn, [_movement(row, body.delta, body.reason, now, body.note, body.reference)])
     return Change(200, record_json(row), ((body.reason, body.delta),))
@@ -496,6 +499,7 @@ async def adjust(conn: AsyncConnection, inventory_id: int, body: AdjustRequest) 
 class Adjustment:
     body: AdjustRequest
     request_id: str | None
+    actor: str | None = None
 
 
 async def adjust_many(
@@ -508,9 +512,7 @@ async def adjust_many(
     async with db.write() as conn:
         archived: ProblemError | None = None
         if any(adjustment.body.delta > 0 for adjustment in adjustments):
-            product_id = await _product_of_record(conn, inventory_id)
-            if product_id is not None:
-                archived = await _archived_refusal(conn, product_id)
+            archived = await _receiving_refusal(conn, inventory_id)
         current = (
             (
                 await conn.execute(
@@ -539,7 +541,14 @@ async def adjust_many(
             record = {**record, "quantity": after, "version": record["version"] + 1}
             ledger.append(
                 _movement(
-                    record, body.delta, body.reason, now, body.note, body.reference, adjustment.request_id
+                    record,
+                    body.delta,
+                    body.reason,
+                    now,
+                    body.note,
+                    body.reference,
+                    adjustment.request_id,
+                    adjustment.actor,
                 )
             )
             outcomes.append(Change(200, record_json(record), ((body.reason, body.delta),)))
@@ -587,6 +596,16 @@ async def _target_record(
 async def transfer(conn: AsyncConnection, body: TransferRequest, default_reorder_point: int) -> Change:
     """Move stock between two warehouses of one product; both records change or neither does."""
     now = datetime.now(UTC)
+    body = body.model_copy(
+        update={
+            "from_warehouse": await warehouses.resolve(
+                conn, body.from_warehouse, "from_warehouse", receiving=False
+            ),
+            "to_warehouse": await warehouses.resolve(conn, body.to_warehouse, "to_warehouse"),
+        }
+    )
+    if body.from_warehouse == body.to_warehouse:  # two spellings of one warehouse
+        raise validation_failed([FieldError("to_warehouse", "must differ from from_warehouse")])
     source_id = await _record_id(conn, body.product_id, body.from_warehouse)
     if source_id is None:
         name = await _product_name(conn, body.product_id)
@@ -642,10 +661,9 @@ async def update_record(
     now = datetime.now(UTC)
     try:
         async with db.write() as conn:
-            archived: ProblemError | None = None
-            product_id = await _product_of_record(conn, inventory_id) if "quantity" in changes else None
-            if product_id is not None:
-                archived = await _archived_refusal(conn, product_id)
+            archived = await _receiving_refusal(conn, inventory_id) if "quantity" in changes else None
+            if "warehouse" in changes:
+                changes["warehouse"] = await warehouses.resolve(conn, changes["warehouse"], "warehouse")
             current = await _locked_record(conn, inventory_id, expected_versions)
             if archived is not None and changes["quantity"] > current["quantity"]:
                 raise archived
@@ -722,6 +740,7 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
     if not found:
         return True
     now = datetime.now(UTC)
+    named = await _demo_warehouses(conn, {stock[sku].warehouse for sku, _ in found}, now)
     rows = (
         (
             await conn.execute(
@@ -732,7 +751,7 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
                 [
                     {
                         "product_id": product_id,
-                        "warehouse": stock[sku].warehouse,
+                        "warehouse": named[stock[sku].warehouse],
                         "quantity": stock[sku].quantity,
                         "reorder_point": default_reorder_point,
                         "version": 1,
@@ -750,6 +769,24 @@ async def _seed_once(conn: AsyncConnection, default_reorder_point: int) -> bool:
         conn, [_movement(row, row["quantity"], "create", now, "demo data", DEMO_SEED) for row in rows]
     )
     return True
+
+
+async def _demo_warehouses(conn: AsyncConnection, names: set[str], now: datetime) -> dict[str, str]:
+    """The demo's warehouses, made when missing; one someone already made under another case is used."""
+    named: dict[str, str] = {}
+    for name in sorted(names):
+        key = warehouses.name_key(name)
+        existing = await conn.scalar(
+            sa.select(warehouse_table.c.name).where(warehouse_table.c.name_key == key)
+        )
+        if existing is None:
+            await conn.execute(
+                sa.insert(warehouse_table).values(
+                    name=name, name_key=key, archived=False, version=1, created_at=now, updated_at=now
+                )
+            )
+        named[name] = name if existing is None else str(existing)
+    return named
 
 
 async def seed_demo_stock(db: Database, default_reorder_point: int, wait_seconds: float) -> None:

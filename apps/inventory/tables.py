@@ -43,4 +43,20 @@ products = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("sku", sa.String(64)),
     sa.Column("archived", sa.Boolean, nullable=False),
+    # For the stock value (inventory.valuation); null: not known.
+    sa.Column("cost_price", sa.Numeric(10, 2)),
+)
+
+# Managed warehouses (0006). Stock records and movements name theirs; `name_key` is the casefolded name,
+# unique (NULL only for a legacy name that differs from another by case alone, see the migration).
+warehouses = sa.Table(
+    "warehouses",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_key", sa.String(300)),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

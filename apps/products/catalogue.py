@@ -19,13 +19,14 @@ from stockwiz_runtime.demo import DEMO_PRODUCTS, claim_seed
 from stockwiz_runtime.http import precondition_failed
 from stockwiz_runtime.ledger import stock_movements
 from stockwiz_runtime.problems import ProblemError, conflict, not_found
-from stockwiz_runtime.request_context import current_request_id
+from stockwiz_runtime.request_context import current_actor, current_request_id
 
 _COLUMNS = (
     products.c.id,
     products.c.name,
     products.c.description,
     products.c.price,
+    products.c.cost_price,
     products.c.category,
     products.c.sku,
     products.c.archived,
@@ -55,19 +56,21 @@ def _utc(value: datetime) -> datetime:
 
 # str(): a column name is a str subclass (quoted_name), which orjson refuses as a key.
 _FIELDS = tuple(str(column.name) for column in _COLUMNS)
-# PostgreSQL reads give the price as the text of its numeric(10,2), the exact digits a Decimal would print:
-# decoding 1,000 Decimals and encoding each back through a JSON default hook was a fifth of a long list.
+# PostgreSQL reads give the prices as the text of their numeric(10,2), the exact digits a Decimal would
+# print: decoding 1,000 Decimals and encoding each back through a JSON default hook was a fifth of a long
+# list.
+_MONEY = ("price", "cost_price")
 _PG_COLUMNS = tuple(
-    sa.cast(column, sa.Text).label(column.name) if column is products.c.price else column
-    for column in _COLUMNS
+    sa.cast(column, sa.Text).label(column.name) if column.name in _MONEY else column for column in _COLUMNS
 )
 
 
 def _as_json(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     # The row's first values are _COLUMNS in order; zip leaves out what follows (version, total).
     data = dict(zip(_FIELDS, row.values(), strict=False))
-    if isinstance(data["price"], str):
-        data["price"] = orjson.Fragment(data["price"])
+    for money in _MONEY:
+        if isinstance(data[money], str):
+            data[money] = orjson.Fragment(data[money])
     if data["created_at"].tzinfo is None:
         data["created_at"] = _utc(data["created_at"])
         data["updated_at"] = _utc(data["updated_at"])
@@ -287,6 +290,7 @@ async def delete_product(db: Database, product_id: int, expected_versions: froze
                             "note": f"product deleted: {label}",
                             "reference": None,
                             "request_id": current_request_id(),
+                            "actor": current_actor(),
                             "created_at": now,
                         }
                         for record in records
@@ -323,6 +327,7 @@ async def seed_demo_products(db: Database) -> None:
                         "name": p.name,
                         "description": p.description,
                         "price": p.price,
+                        "cost_price": p.cost_price,
                         "category": p.category,
                         "sku": p.sku,
                         "archived": False,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from products import imports
 from products.schemas import ProductCreate, ProductUpdate, SortKey
+from stockwiz_runtime import csvimport
 from stockwiz_runtime import openapi as oa
 from stockwiz_runtime.validation import SEARCH_PATTERN, id_list_pattern
 
@@ -15,6 +17,7 @@ PRODUCT_SCHEMA: dict[str, Any] = {
         "name",
         "description",
         "price",
+        "cost_price",
         "category",
         "sku",
         "archived",
@@ -26,6 +29,11 @@ PRODUCT_SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
         "description": {"type": ["string", "null"]},
         "price": {"type": "number", "description": "Exact decimal, 2 decimal places."},
+        "cost_price": {
+            "type": ["number", "null"],
+            "description": "What a unit costs the shop (exact decimal, 2 decimal places); null: not known, "
+            "its stock counts as unpriced in the stock value.",
+        },
         "category": {"type": ["string", "null"]},
         "sku": {"type": ["string", "null"]},
         "archived": {
@@ -66,6 +74,7 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
     "name": "Monitor 4K",
     "description": "27-inch 4K monitor",
     "price": 499.99,
+    "cost_price": 320.0,
     "category": "Electronics",
     "sku": "MON-4K",
     "archived": False,
@@ -73,6 +82,7 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
     "updated_at": "2026-03-02T14:05:00+00:00",
 }
 EXAMPLES: dict[str, Any] = {
+    "ImportReport": csvimport.REPORT_EXAMPLE,
     "Product": PRODUCT_EXAMPLE,
     "ProductCreate": {
         "name": "Monitor 4K",
@@ -81,7 +91,7 @@ EXAMPLES: dict[str, Any] = {
         "category": "Electronics",
         "sku": "MON-4K",
     },
-    "ProductUpdate": {"price": 459.0, "category": None},
+    "ProductUpdate": {"price": 459.0, "cost_price": 310.5, "category": None},
 }
 
 
@@ -105,6 +115,15 @@ def openapi_document() -> dict[str, Any]:
                     {"201": {**oa.ok_json(PRODUCT_REF, "Created", ETAG)}}, 409, 413, 415, 422
                 ),
             },
+        },
+        "/products/import.csv": {
+            "post": csvimport.import_operation(
+                "importProducts",
+                "Import products from CSV (the products export's columns), matched by SKU: a new SKU is "
+                "created, a known one updated.",
+                imports.COLUMNS,
+                "sku,name,price,category\r\nMON-4K,Monitor 4K,499.99,Electronics\r\n",
+            )
         },
         "/products/categories": {
             "get": {
@@ -159,6 +178,10 @@ def openapi_document() -> dict[str, Any]:
         version="1.0.0",
         description="The product catalogue. Errors are application/problem+json (RFC 9457).",
         paths=paths,
-        schemas={"Product": PRODUCT_SCHEMA, **oa.schemas_of(ProductCreate, ProductUpdate)},
+        schemas={
+            "Product": PRODUCT_SCHEMA,
+            "ImportReport": csvimport.REPORT_SCHEMA,
+            **oa.schemas_of(ProductCreate, ProductUpdate),
+        },
         examples=EXAMPLES,
     )

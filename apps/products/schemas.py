@@ -46,6 +46,21 @@ Price = Annotated[
         }
     ),
 ]
+# What a unit costs the shop (0.00 for a free sample is a cost); null: not known, counted as unpriced.
+CostPrice = Annotated[
+    Decimal,
+    BeforeValidator(_number),
+    Field(ge=0, le=MAX_PRICE, decimal_places=2),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 99999999.99,
+            "multipleOf": 0.01,
+            "description": "What a unit costs the shop: exact decimal with at most 2 decimal places.",
+        }
+    ),
+]
 Name = Annotated[SingleLine, Field(min_length=1, max_length=255)]
 Category = Annotated[SingleLine, Field(min_length=1, max_length=100)]
 Description = Annotated[Text, Field(max_length=5000)]
@@ -62,6 +77,7 @@ Sku = Annotated[
 class ProductCreate(RequestModel):
     name: Name
     price: Price
+    cost_price: CostPrice | None = None
     description: Description | None = None
     category: Category | None = None
     sku: Sku | None = None
@@ -72,6 +88,7 @@ class ProductUpdate(RequestModel):
 
     name: Annotated[Name, NOT_NULL] = None  # type: ignore[assignment]
     price: Annotated[Price, NOT_NULL] = None  # type: ignore[assignment]
+    cost_price: CostPrice | None = None
     description: Description | None = None
     category: Category | None = None
     sku: Sku | None = None

@@ -13,6 +13,7 @@ products = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("description", sa.Text),
     sa.Column("price", sa.Numeric(10, 2), nullable=False),
+    sa.Column("cost_price", sa.Numeric(10, 2)),
     sa.Column("category", sa.String(100)),
     sa.Column("sku", sa.String(64)),
     sa.Column("archived", sa.Boolean, nullable=False),

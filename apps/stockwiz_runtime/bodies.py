@@ -32,6 +32,21 @@ async def read_json(request: web.Request) -> Any:
         raise ProblemError(400, f"The body is not valid JSON: {exc}", kind="malformed-json") from None
 
 
+CSV_CONTENT_TYPES = frozenset({"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"})
+
+
+async def read_csv(request: web.Request) -> bytes:
+    """An uploaded CSV file, whole (bounded by MAX_BODY_BYTES, 413 beyond): 415 unless it says it is CSV
+    (browsers on Windows call a .csv file application/vnd.ms-excel)."""
+    if request.content_type not in CSV_CONTENT_TYPES:
+        raise ProblemError(
+            415,
+            f"Send the file as text/csv (got {request.content_type or 'no Content-Type'}).",
+            kind="unsupported-media-type",
+        )
+    return await read_body(request)
+
+
 def field_error(error: ErrorDetails) -> FieldError:
     """One pydantic error as the API reports it: against the field it is about, in our own words.
 

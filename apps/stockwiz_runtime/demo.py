@@ -26,6 +26,8 @@ class DemoProduct:
     category: str
     quantity: int
     warehouse: str
+    # Not in the earlier data set (it had no cost prices); set so the demo's stock value means something.
+    cost_price: Decimal
 
 
 DEMO_PRODUCTS = (
@@ -37,6 +39,7 @@ DEMO_PRODUCTS = (
         "Electronics",
         50,
         "Warehouse A",
+        Decimal("912.40"),
     ),
     DemoProduct(
         "LOGI-MXM",
@@ -46,6 +49,7 @@ DEMO_PRODUCTS = (
         "Electronics",
         150,
         "Warehouse A",
+        Decimal("61.75"),
     ),
     DemoProduct(
         "KB-MECH",
@@ -55,11 +59,28 @@ DEMO_PRODUCTS = (
         "Electronics",
         75,
         "Warehouse B",
+        Decimal("88.20"),
     ),
     DemoProduct(
-        "MON-4K", "Monitor 4K", "27-inch 4K monitor", Decimal("499.99"), "Electronics", 30, "Warehouse B"
+        "MON-4K",
+        "Monitor 4K",
+        "27-inch 4K monitor",
+        Decimal("499.99"),
+        "Electronics",
+        30,
+        "Warehouse B",
+        Decimal("318.00"),
     ),
-    DemoProduct("CAM-HD", "Webcam HD", "1080p webcam", Decimal("79.99"), "Electronics", 100, "Warehouse A"),
+    DemoProduct(
+        "CAM-HD",
+        "Webcam HD",
+        "1080p webcam",
+        Decimal("79.99"),
+        "Electronics",
+        100,
+        "Warehouse A",
+        Decimal("41.30"),
+    ),
 )
 
 

@@ -1,6 +1,6 @@
 """The stock ledger's table, as SQLAlchemy Core sees it, for both services that write to it: the inventory
 service records every change of stock there, and the product service the closing movement of each empty
-stock record of a product it deletes. The migrations own its definition (0002)."""
+stock record of a product it deletes. The migrations own its definition (0002, `actor` since 0008)."""
 
 from __future__ import annotations
 
@@ -22,4 +22,6 @@ stock_movements = sa.Table(
     sa.Column("reference", sa.String(200)),
     sa.Column("request_id", sa.String(128)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Who made the change (an API token's name); NULL for movements older than migration 0008.
+    sa.Column("actor", sa.String(64)),
 )

@@ -13,8 +13,11 @@ from aiohttp.typedefs import Handler, Middleware
 from stockwiz_runtime.keys import ERROR_MAPPERS, METRICS
 from stockwiz_runtime.problems import ProblemError, problem_response
 from stockwiz_runtime.request_context import (
+    ACTOR_HEADER,
     REQUEST_ID_HEADER,
     accept_or_generate,
+    sane_actor,
+    set_actor,
     set_deadline,
     set_request_id,
 )
@@ -40,6 +43,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
     return response
+
+
+@web.middleware
+async def actor_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Who the ledger names for this request's changes. Only services that write the ledger run it, behind
+    the gateway, which sets the header from the admitted token and drops any a client sent."""
+    set_actor(sane_actor(request.headers.get(ACTOR_HEADER)))
+    return await handler(request)
 
 
 def deadline_middleware(seconds: float) -> Middleware:

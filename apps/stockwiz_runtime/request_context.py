@@ -11,7 +11,14 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept only when it is short and plain, so it cannot inject into logs or headers.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
+# Who is making the change, as the gateway names it: the name of the API token it admitted. The gateway
+# sets the header itself and never passes on one a client sent; a direct caller of a service (inside the
+# VPC) names itself or nobody. Names follow the token names' rule, so nothing odd reaches logs or the ledger.
+ACTOR_HEADER = "X-StockWiz-Actor"
+_SANE_ACTOR = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_actor: ContextVar[str | None] = ContextVar("actor", default=None)
 # time.monotonic() after which the request's caller no longer waits for its answer; None outside requests.
 _deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 
@@ -22,6 +29,19 @@ def current_request_id() -> str | None:
 
 def set_request_id(value: str | None) -> None:
     _request_id.set(value)
+
+
+def current_actor() -> str | None:
+    return _actor.get()
+
+
+def set_actor(value: str | None) -> None:
+    _actor.set(value)
+
+
+def sane_actor(candidate: str | None) -> str | None:
+    """The actor a request names, or None when it names none or something that is not a token name."""
+    return candidate if candidate and _SANE_ACTOR.match(candidate) else None
 
 
 def accept_or_generate(candidate: str | None) -> str:

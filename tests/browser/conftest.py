@@ -93,7 +93,7 @@ def create_product(page: Page, name: str, price: str, category: str = "", *, sav
     dialog = page.locator("#product-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Name").fill(name)
-    dialog.get_by_label("Price").fill(price)
+    dialog.get_by_label("Price", exact=True).fill(price)
     dialog.get_by_label("Category").fill(category)
     dialog.get_by_role("button", name="Save").click()
     if saved:
@@ -103,7 +103,7 @@ def create_product(page: Page, name: str, price: str, category: str = "", *, sav
 def record_movement(page: Page, action: str, warehouse: str, quantity: int) -> None:
     form = page.locator("#movement-form")
     form.get_by_label("Action").select_option(action)
-    form.get_by_label("Warehouse").fill(warehouse)
+    form.get_by_label("Warehouse").select_option(warehouse)
     form.locator("input[name=quantity]").fill(str(quantity))
     form.get_by_role("button", name="Record").click()
 
@@ -145,7 +145,7 @@ def stocked_product(page: Page, name: str, price: str, warehouse: str, quantity:
 
 def transfer_stock(page: Page, source: str, target: str, quantity: int) -> None:
     form = page.locator("#transfer-form")
-    form.get_by_label("From").select_option(source)
-    form.get_by_label("To").fill(target)
+    form.locator("select[name=from_warehouse]").select_option(source)
+    form.locator("select[name=to_warehouse]").select_option(target)
     form.locator("input[name=quantity]").fill(str(quantity))
     form.get_by_role("button", name="Transfer").click()

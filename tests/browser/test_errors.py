@@ -41,7 +41,7 @@ def test_refusals_show_by_their_form(
     expect(transfer_error).to_be_in_viewport()
     expect(error).to_be_empty()
 
-    transfer.get_by_label("To").fill("Warehouse B")
+    transfer.locator("select[name=to_warehouse]").select_option("Warehouse B")
     transfer.locator("input[name=quantity]").fill("1")
     transfer.get_by_role("button", name="Transfer").click()
     to_error = transfer.locator('.field-error[data-field="to_warehouse"]')
@@ -49,7 +49,7 @@ def test_refusals_show_by_their_form(
     expect(transfer_error).to_have_text("Please correct the marked fields.")
     expect(page.get_by_text("Value error")).to_have_count(0)
 
-    transfer.get_by_label("To").fill("Warehouse C")
+    transfer.locator("select[name=to_warehouse]").select_option("Warehouse C")
     transfer.get_by_role("button", name="Transfer").click()
     expect(page.locator("#stock-body tr", has_text="Warehouse C")).to_contain_text("1")
     expect(to_error).to_be_empty()

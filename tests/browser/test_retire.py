@@ -111,7 +111,7 @@ def test_delete_when_empty_archive_with_history(
     expect(page.locator("#stock-total")).to_have_text("3")
     # create (0), receive 4, ship 1: the refused receipt left nothing.
     expect(page.locator("#movements-body tr")).to_have_count(3)
-    expect(page.locator("#movements-body tr").first).to_contain_text("ship")
+    expect(page.locator("#movements-body tr").first).to_contain_text("Shipped")
 
     # Restored, it is back in the list.
     page.get_by_role("link", name="Products").first.click()

@@ -64,9 +64,10 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     expect(stock_row).to_contain_text("Low")
 
     history = page.locator("#movements-body tr")
-    expect(history.first).to_contain_text("ship")
+    # Reasons in the shop's words (the code is the tooltip).
+    expect(history.first).to_contain_text("Shipped")
     expect(history.first).to_contain_text("-35")
-    expect(page.locator("#movements-body")).to_contain_text("receive")
+    expect(page.locator("#movements-body")).to_contain_text("Received")
     expect(page.locator("#movements-body")).to_contain_text("+40")
 
     # Shipping more than there is is refused and said so; nothing changes.
@@ -76,7 +77,7 @@ def test_a_user_manages_products_and_stock(browser: Browser, stack: tuple[Backen
     expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#stock-total")).to_have_text("5")
 
-    # Transfer part of it to a new warehouse.
+    # Transfer part of it to another warehouse (one the product has no stock in yet).
     transfer_stock(page, "Main", "Overflow", 2)
     expect(page.locator("#stock-body tr", has_text="Overflow")).to_contain_text("2")
     expect(page.locator("#stock-total")).to_have_text("5")
@@ -142,6 +143,11 @@ def test_the_api_docs_page_shows_every_operation_with_examples(
     expect(adjust).to_contain_text("Needs Authorization: Bearer <token>")
     expect(adjust.locator("pre.example").first).to_contain_text('"reason": "ship"')
     expect(page.locator("#schema-Product pre.example")).to_contain_text('"sku": "MON-4K"')
+    # An import: its columns and rules in the description, its CSV example as text.
+    stock_import = page.locator("section.op#importStockCsv")
+    expect(stock_import.locator(".op-path")).to_have_text("/api/import/stock.csv")
+    expect(stock_import).to_contain_text("Columns: warehouse, quantity required")
+    expect(stock_import.locator("pre.example").first).to_contain_text("sku,warehouse,quantity,reorder_point")
 
     page.get_by_label("Filter operations").fill("transfer")
     expect(page.locator("#docs-state")).to_have_text(re.compile(rf"^1 of {count} operations match\.$"))

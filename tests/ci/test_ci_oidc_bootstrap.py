@@ -17,7 +17,7 @@ import pulumi
 import pytest
 from pulumi.runtime import config as pulumi_config
 
-from tools.pulumi_mocks import fresh_runtime
+from tools.pulumi_mocks import InlineExecutor, fresh_runtime
 
 PROGRAM_DIR = Path(__file__).resolve().parents[2] / "bootstrap" / "oidc"
 sys.path.insert(0, str(PROGRAM_DIR))
@@ -117,7 +117,11 @@ def run_program(config: dict[str, str]) -> RecordingMocks:
 
     # A loop of its own, as every synthesis has (tools/pulumi_mocks.fresh_runtime): an earlier asyncio
     # test may have left the thread without a current loop, and set_mocks already registers the stack.
-    with fresh_runtime(asyncio.new_event_loop()):
+    # The monitor calls run inline, as in every synthesis: a thread pool's workers would each make an event
+    # loop that nothing closes (reported as a ResourceWarning, an error under pytest's settings).
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(InlineExecutor())
+    with fresh_runtime(loop):
         pulumi.runtime.set_mocks(mocks, project="stockwiz-github-oidc", stack="test", preview=False)
         pulumi_config.set_all_config(config)
         program()

@@ -303,7 +303,7 @@ def test_dev_smoke_test_opens_the_closed_load_balancer_to_the_runner_alone_and_a
 
 
 def test_pulumi_cli_matches_the_pinned_sdk() -> None:
-    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "constraints.txt").read_text(), re.MULTILINE)
     assert pinned
     for name in ("preview.yml", "deploy.yml"):
         workflow = load(name)

@@ -37,6 +37,9 @@ def walk(gateway: str, token: str) -> list[dict[str, Any]]:
         {"name": "Walk lamp", "price": 24.90, "category": "Lighting", "sku": sku},
     )
     assert status == 201 and product["sku"] == sku and product["price"] == 24.90, product
+    # Stock goes only into a managed warehouse; an earlier walk on the same stack made it already.
+    status, warehouse = request(f"{gateway}/api/warehouses", token, "POST", {"name": "Main"})
+    assert status == 201 or (status == 409 and warehouse["type"].endswith("duplicate-warehouse")), warehouse
     status, record = request(
         f"{gateway}/api/inventory",
         token,

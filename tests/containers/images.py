@@ -239,20 +239,20 @@ def distribution_imports(distribution: str) -> set[str]:
     return provided
 
 
-REQUIREMENT = re.compile(
-    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extras>[^\]]+)\])?==(?P<version>\S+)$"
-)
+REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extras>[^\]]+)\])?$")
 
 
-def requirements(service: str) -> dict[str, str]:
-    """name -> exact version of every line of the service's requirements.txt (raises on an unpinned line)."""
-    pins: dict[str, str] = {}
+def requirements(service: str) -> list[str]:
+    """The names in the service's requirements.txt; raises on a version there (constraints.txt holds them)."""
+    names: list[str] = []
     for raw in (CONTEXT / service / "requirements.txt").read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         match = REQUIREMENT.match(line)
         if match is None:
-            raise ValueError(f"{service}/requirements.txt: not an exact pin: {line!r}")
-        pins[match.group("name")] = match.group("version")
-    return pins
+            raise ValueError(
+                f"{service}/requirements.txt: a name only, the version is in constraints.txt: {line!r}"
+            )
+        names.append(match.group("name"))
+    return names

@@ -170,6 +170,7 @@ def test_services_get_the_database_url_and_the_demo_data(services: dict[str, dic
     assert gateway["PRODUCT_SERVICE_URL"] == "http://products:8001"
     assert gateway["INVENTORY_SERVICE_URL"] == "http://inventory:8002"
     assert gateway["ALLOW_OPEN"] == "false"
+    assert gateway["CURRENCY"] == "${CURRENCY:-USD}"
     assert "DATABASE_URL" not in gateway, "the gateway keeps no database"
 
 

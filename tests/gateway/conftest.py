@@ -18,6 +18,7 @@ from gateway.app import create_app
 from gateway.config import GatewayConfig
 from stockwiz_runtime.config import load_config
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.warehouses import make_warehouses
 
 GatewayClient = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[GatewayClient]]
@@ -61,6 +62,7 @@ def start_backends(database_url: str, log_dir: Path) -> Generator[Backends, None
     try:
         inventory = start_service("inventory", log_dir, env=env)
         try:
+            make_warehouses(inventory.url)
             yield Backends(products, inventory, database_url)
         finally:
             inventory.stop()

@@ -78,9 +78,9 @@ async def test_exports_hold_the_same_rows_as_the_api(gateway: GatewayClient) -> 
     products = await download(gateway, "products")
     assert products[0] == list(export.EXPORTS["products"].columns)
     assert [row[0] for row in products[1:]] == [str(p["id"]) for p in (plain, formula, awkward)]
-    assert products[1][:5] == [str(plain["id"]), "W-1", "Widget", "", "9.99"]
+    assert products[1][:6] == [str(plain["id"]), "W-1", "Widget", "", "9.99", ""]  # no cost price yet
     assert products[2][2] == "'" + FORMULA and products[2][3] == "'-5% off"  # shown as text, never run
-    assert products[3][2] == AWKWARD and products[3][4] == "99999999.99" and products[3][5] == MULTILINE
+    assert products[3][2] == AWKWARD and products[3][4] == "99999999.99" and products[3][6] == MULTILINE
 
     stock = await download(gateway, "stock")
     listed = await api_list(gateway, "/api/inventory")

@@ -45,10 +45,10 @@ async def test_a_slow_service_is_a_504_within_the_timeout(
     app = web.Application()
     app.router.add_get("/products", slow)
     app.router.add_get("/inventory/summary", slow)
-    app.router.add_get(r"/products/{id:\d+}", slow)
+    app.router.add_get(r"/inventory/product-view/{id:\d+}", slow)
     url = await fake_upstream(app)
     client = await gateway_for(url, url, UPSTREAM_TIMEOUT="0.5")
-    for path, upstream in (("/api/products", "product-service"), ("/api/products/1", "product-service")):
+    for path, upstream in (("/api/products", "product-service"), ("/api/products/1", "inventory-service")):
         started = time.monotonic()
         response = await client.get(path)
         await assert_problem(response, 504, upstream)
@@ -58,22 +58,64 @@ async def test_a_slow_service_is_a_504_within_the_timeout(
 async def test_composition_names_the_failing_service(
     gateway_for: Build, fake_upstream: Start, no_listener: str
 ) -> None:
+    """One product with its stock is one call to the inventory service's product view: the product service
+    being down does not matter to it, the inventory service being down is a 502 naming it, and the view's
+    own 404 is the answer, with `instance` the path the client asked for."""
     app = web.Application()
 
-    async def product(request: web.Request) -> web.Response:
-        return web.json_response({"id": 1, "name": "A", "price": 1})
+    async def view(request: web.Request) -> web.Response:
+        return web.json_response({"id": 1, "name": "A", "price": 1}, headers={"ETag": '"3"'})
 
     async def missing(request: web.Request) -> web.Response:
-        return web.json_response({"status": 404}, status=404, content_type="application/problem+json")
+        body = {"status": 404, "detail": "product 2 does not exist", "instance": "/inventory/product-view/2"}
+        return web.json_response(body, status=404, content_type="application/problem+json")
 
-    app.router.add_get("/products/1", product)
-    app.router.add_get("/products/2", missing)
-    products = await fake_upstream(app)
-    client = await gateway_for(products, no_listener)
-    await assert_problem(await client.get("/api/products/1"), 502, "inventory-service")
-    # The product's own 404 wins over a stock failure: the product does not exist either way.
+    app.router.add_get("/inventory/product-view/1", view)
+    app.router.add_get("/inventory/product-view/2", missing)
+    inventory = await fake_upstream(app)
+    client = await gateway_for(no_listener, inventory)
+    response = await client.get("/api/products/1")
+    assert response.status == 200 and response.headers["ETag"] == '"3"'
+    assert await response.json() == {"id": 1, "name": "A", "price": 1}
     response = await client.get("/api/products/2")
     assert response.status == 404 and response.content_type == "application/problem+json"
+    assert (await response.json())["instance"] == "/api/products/2"
+    down = await gateway_for(no_listener, no_listener)
+    await assert_problem(await down.get("/api/products/1"), 502, "inventory-service")
+
+
+async def test_an_inventory_service_without_the_product_view_is_composed_from_two_calls(
+    gateway_for: Build, fake_upstream: Start
+) -> None:
+    """During a rolling deployment the gateway may be newer than the inventory service: a 404 that is not
+    the view's "does not exist" means the route is missing, and the read is composed the old way."""
+
+    async def product(request: web.Request) -> web.Response:
+        return web.Response(
+            body=b'{"id":1,"price":1.10}', content_type="application/json", headers={"ETag": '"4"'}
+        )
+
+    async def summary(request: web.Request) -> web.Response:
+        assert request.query["product_ids"] == "1"
+        return web.json_response({"1": {"quantity": 3, "warehouse": "A", "warehouses": []}})
+
+    async def unknown_route(request: web.Request) -> web.Response:
+        body = {"status": 404, "detail": "Not Found"}
+        return web.json_response(body, status=404, content_type="application/problem+json")
+
+    services = web.Application()
+    services.router.add_get("/products/1", product)
+    services.router.add_get("/inventory/summary", summary)
+    services.router.add_get("/inventory/product-view/{id}", unknown_route)
+    url = await fake_upstream(services)
+    client = await gateway_for(url, url)
+    response = await client.get("/api/products/1")
+    assert response.status == 200 and response.headers["ETag"] == '"4"'
+    expected = b'{"id":1,"price":1.10,"inventory":{"quantity":3,"warehouse":"A","warehouses":[]}}'
+    assert await response.read() == expected
+    # The product service's own 404 is still the answer.
+    response = await client.get("/api/products/2")
+    assert response.status == 404
 
 
 async def test_a_flapping_service_opens_the_breaker_then_it_closes_again(
@@ -156,7 +198,7 @@ async def test_a_database_outage_opens_the_breaker_but_load_shedding_does_not(
     down = await fake_upstream(problem_app("database-unavailable", outage))
     busy = await fake_upstream(problem_app("overloaded", shedding))
     client = await gateway_for(down, busy, BREAKER_FAILURE_THRESHOLD="3", BREAKER_RESET_SECONDS="30")
-    for path in ("/api/products", "/api/products/1", "/api/products?limit=5"):
+    for path in ("/api/products", "/api/products?limit=2", "/api/products?limit=5"):
         response = await client.get(path)
         assert response.status == 503 and response.headers["Retry-After"] == "2"
         assert (await response.json())["type"] == "urn:stockwiz:problem:database-unavailable"
@@ -169,6 +211,10 @@ async def test_a_database_outage_opens_the_breaker_but_load_shedding_does_not(
         assert response.status == 503 and response.headers["Retry-After"] == "2"
         assert (await response.json())["type"] == "urn:stockwiz:problem:overloaded"
     assert shedding["/inventory"] == 6
+    # The composed read is the inventory service's: its refusal is passed on, the breaker stays closed.
+    response = await client.get("/api/products/1")
+    assert response.status == 503 and (await response.json())["type"] == "urn:stockwiz:problem:overloaded"
+    assert shedding["/inventory/product-view/1"] == 1
     metrics = await (await client.get("/metrics")).text()
     assert 'gateway_circuit_state{upstream="inventory-service"} 0.0' in metrics
     assert 'gateway_circuit_state{upstream="product-service"} 2.0' in metrics
@@ -225,8 +271,10 @@ async def test_a_service_answering_garbage_is_a_502(
     app = web.Application()
     app.router.add_get("/products", garbage)
     app.router.add_get("/inventory/summary", garbage)
+    app.router.add_get("/inventory/product-view/1", garbage)
     url = await fake_upstream(app)
     client = await gateway_for(url, url)
-    response = await client.get("/api/products-full")
-    assert response.status == 502
-    assert (await response.json())["type"] == "urn:stockwiz:problem:upstream-bad-response"
+    for path in ("/api/products-full", "/api/products/1"):
+        response = await client.get(path)
+        assert response.status == 502, path
+        assert (await response.json())["type"] == "urn:stockwiz:problem:upstream-bad-response"

@@ -307,9 +307,9 @@ def hostile_app() -> web.Application:
         body: object = {}
         if path == "/products":
             body = [{"id": 1, "name": "x"}]
-        elif path == "/products/1":
+        elif path in ("/products/1", "/inventory/product-view/1"):
             body = {"id": 1, "name": "x"}
-        elif path == "/products/2":
+        elif path in ("/products/2", "/inventory/product-view/2"):
             status, body = 404, {"status": 404}
         return web.json_response(body, status=status, headers={**HOSTILE_HEADERS, **USEFUL_HEADERS})
 

@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.processes import REPO, ServiceProcess, start_service
+from tests.support.warehouses import make_warehouses
 
 
 @dataclass
@@ -50,6 +51,7 @@ def start_stack(database_url: str, log_dir: Path, env: dict[str, str]) -> Iterat
     inventory = gateway = None
     try:
         inventory = start_service("inventory", log_dir, env=service_env)
+        make_warehouses(inventory.url, ("Warehouse A",))
         gateway = start_service(
             "gateway",
             log_dir,
@@ -134,38 +136,39 @@ def test_a_composed_read_is_one_trace_from_caller_to_database(database_url: str,
                 product_id,
                 {"traceparent": traceparent(trace_id, caller_span), "X-Request-ID": request_id},
             )
-            spans = receiver.wait_for(trace_id, count=7)
+            spans = receiver.wait_for(trace_id, count=4)
 
             # The gateway continues the caller's trace (the ALB passes traceparent on as it came).
             root = only(spans, service="api-gateway", kind="SERVER")
             assert root.name == "GET /api/products/{id}"
             assert root.parent_span_id == caller_span
-            # ... and calls both services, each call a CLIENT span whose traceparent the service continues.
+            # ... and calls the inventory service's product view (product and stock in one statement), a
+            # CLIENT span whose traceparent the service continues.
             calls = [s for s in children(spans, root) if s.kind == "CLIENT"]
-            assert len(calls) == 2
-            product_server = only(spans, service="product-service", kind="SERVER")
+            assert len(calls) == 1
+            assert not [s for s in spans if s.service == "product-service"]
             inventory_server = only(spans, service="inventory-service", kind="SERVER")
-            assert product_server.name == "GET /products/{id}"
-            assert inventory_server.name == "GET /inventory/summary"
-            served = {product_server.parent_span_id, inventory_server.parent_span_id}
-            assert served == {c.span_id for c in calls}
+            assert inventory_server.name == "GET /inventory/product-view/{product_id}"
+            assert inventory_server.parent_span_id == calls[0].span_id
             assert all(s.attributes.get("http.status_code") == 200 for s in (*calls, root))
-            # Each service's statements are spans under its request.
-            for server in (product_server, inventory_server):
-                statements = [s for s in children(spans, server) if s.kind == "CLIENT"]
-                assert statements, f"no database span under {server.service}"
-                dialect = "postgresql" if database_url.startswith("postgresql") else "sqlite"
-                assert all(s.attributes.get("db.system") == dialect for s in statements)
-                assert any("SELECT" in str(s.attributes.get("db.statement")) for s in statements)
+            # The service's statement is a span under its request.
+            statements = [s for s in children(spans, inventory_server) if s.kind == "CLIENT"]
+            assert statements, "no database span under the inventory service"
+            dialect = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+            assert all(s.attributes.get("db.system") == dialect for s in statements)
+            assert any("SELECT" in str(s.attributes.get("db.statement")) for s in statements)
             # Nothing in the trace hangs loose: every span's parent is in it, or is the caller's.
             ids = {s.span_id for s in spans} | {caller_span}
             assert all(s.parent_span_id in ids for s in spans)
 
-            # Every log line of the request, in all three processes, names the trace and its own span.
-            server_spans = {"api-gateway": root, "product-service": product_server}
-            server_spans["inventory-service"] = inventory_server
+            # Every log line of the request, in both processes that served it, names the trace and its own
+            # span; the product service never saw it.
+            server_spans = {"api-gateway": root, "inventory-service": inventory_server}
             for process in stack.processes:
                 lines = log_lines(process, request_id)
+                if process.module == "products":
+                    assert lines == []
+                    continue
                 assert lines, f"no log line of {request_id} in {process.module}"
                 for line in lines:
                     assert line["trace_id"] == trace_id, line
@@ -198,8 +201,8 @@ def test_ratio_zero_records_nothing_of_its_own_but_follows_a_sampled_caller(tmp_
             sampled_trace = secrets.token_hex(16)
             composed_read(stack, product_id, {"traceparent": traceparent(sampled_trace, "2" * 16, True)})
 
-            spans = receiver.wait_for(sampled_trace, count=7)
-            assert {s.service for s in spans} == {"api-gateway", "product-service", "inventory-service"}
+            spans = receiver.wait_for(sampled_trace, count=4)
+            assert {s.service for s in spans} == {"api-gateway", "inventory-service"}
             assert {s.trace_id for s in receiver.spans} == {sampled_trace}
             # Unsampled requests still log their trace id (it is what the services passed on).
             ids = {line.get("trace_id") for p in stack.processes for line in log_lines(p, request_id)}
@@ -218,7 +221,8 @@ def test_tracing_off_exports_nothing_and_logs_no_trace_ids(tmp_path: Path) -> No
             composed_read(stack, product_id, headers)
             for process in stack.processes:
                 lines = log_lines(process, "off")
-                assert lines and not any("trace_id" in line for line in lines)
+                assert not any("trace_id" in line for line in lines)
+                assert lines or process.module == "products"  # the composed read does not call it
         assert receiver.requests == 0
 
 
@@ -257,6 +261,9 @@ def test_tracing_off_loads_no_opentelemetry_and_adds_no_middleware() -> None:
     assert result.returncode == 0, result.stderr
     loaded, middlewares = result.stdout.splitlines()[-2:]
     assert loaded == "[]"
-    # Only our own middlewares (the runtime's and the gateway's), none of OpenTelemetry's.
+    # Only our own middlewares (the runtime's, the gateway's, the product service's read cache), none of
+    # OpenTelemetry's.
     modules = ast.literal_eval(middlewares)
-    assert modules and all(m.startswith(("stockwiz_runtime.", "gateway.")) for m in modules), modules
+    assert modules and all(m.startswith(("stockwiz_runtime.", "gateway.", "products.")) for m in modules), (
+        modules
+    )

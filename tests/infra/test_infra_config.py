@@ -107,6 +107,9 @@ def test_every_fargate_size_aws_accepts_is_accepted() -> None:
         ("stockwiz:lowStockSchedule", "every 5 minutes", "must be a recurring schedule"),
         ("stockwiz:lowStockSchedule", "", "must be a recurring schedule"),
         ("stockwiz:lowStockSchedule", 15, "must be a recurring schedule"),
+        ("stockwiz:currency", "usd", "must be an ISO 4217 currency code"),
+        ("stockwiz:currency", "US$", "must be an ISO 4217 currency code"),
+        ("stockwiz:currency", "EURO", "must be an ISO 4217 currency code"),
         ("aws:region", None, "AWS region"),
         ("aws:defaultTags", {"tags": {"Project": "stockwiz", "ManagedBy": "pulumi"}}, "lack Environment"),
         (
@@ -286,3 +289,9 @@ def test_the_warning_is_a_stack_output_and_prod_has_none() -> None:
         if r.inputs["securityGroupId"] == alb
     }
     assert sources == {f"{eip.outputs['publicIp']}/32" for eip in dev.of_type("aws:ec2/eip:Eip")}
+
+
+def test_currency_defaults_to_usd_and_takes_a_stack_value() -> None:
+    assert load("dev").currency == "USD"
+    assert load("dev", {"stockwiz:currency": "EUR"}).currency == "EUR"
+    assert load("dev", {"stockwiz:currency": None}).currency == "USD"

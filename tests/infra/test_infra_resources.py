@@ -404,6 +404,9 @@ def test_gateway_reaches_the_data_services_by_their_service_connect_names(synth:
     assert env["INVENTORY_SERVICE_URL"] == "http://inventory:8002"
     assert env["TRUSTED_PROXIES"] == synth.of_type("awsx:ec2:Vpc")[0].inputs["cidrBlock"]
     assert env["ALLOW_OPEN"] == "false"
+    assert (
+        env["CURRENCY"] == "USD"
+    )  # the default; the stack setting `currency` (tests/infra/test_infra_config)
 
 
 def test_containers_are_locked_down(synth: Synthesis) -> None:

@@ -16,6 +16,7 @@ from products.app import create_app as create_products_app
 from products.config import ProductsConfig
 from stockwiz_runtime.config import load_config
 from stockwiz_runtime.db import Database, normalize_database_url
+from tests.support.warehouses import TEST_WAREHOUSES
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]
@@ -81,8 +82,16 @@ async def products(aiohttp_client: ClientFactory, database_url: str) -> Client:
 
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, database_url: str, products: Client) -> Client:
-    """The inventory service on the same database as `products`."""
-    return await aiohttp_client(create_app(inventory_config(database_url)))
+    """The inventory service on the same database as `products`, with the warehouses tests stock."""
+    client = await aiohttp_client(create_app(inventory_config(database_url)))
+    await make_test_warehouses(client)
+    return client
+
+
+async def make_test_warehouses(client: Client, names: tuple[str, ...] = TEST_WAREHOUSES) -> None:
+    for name in names:
+        response = await client.post("/warehouses", json={"name": name})
+        assert response.status == 201, await response.text()
 
 
 @pytest.fixture

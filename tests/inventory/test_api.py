@@ -469,7 +469,9 @@ async def test_transfer_refusals_change_nothing(client: Client, product_id: int)
     missing = await client.post(
         "/inventory/transfer", json={**body, "from_warehouse": "Nowhere", "quantity": 1}
     )
-    assert missing.status == 404
+    # not a warehouse at all (Attic above is one, without this product's stock)
+    assert missing.status == 422
+    assert (await missing.json())["type"] == "urn:stockwiz:problem:unknown-warehouse"
     for bad in ({**body, "to_warehouse": "Warehouse A"}, {**body, "quantity": 0}, {**body, "quantity": -1}):
         assert (await client.post("/inventory/transfer", json=bad)).status == 422, bad
 

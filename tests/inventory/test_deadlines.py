@@ -24,6 +24,7 @@ from products.config import ProductsConfig
 from stockwiz_runtime.config import load_config
 from tests.gateway.conftest import gateway_config
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.warehouses import make_warehouses
 
 GATEWAY_TIMEOUT = 3.0
 TIMED_OUT = "urn:stockwiz:problem:database-timeout"
@@ -57,6 +58,7 @@ def backends(database_url: str, log_dir: Path, **env: str) -> Iterator[tuple[Ser
     try:
         inventory = start_service("inventory", log_dir, env={"DATABASE_URL": database_url, **env})
         try:
+            make_warehouses(inventory.url)
             yield products, inventory
         finally:
             inventory.stop()

@@ -21,7 +21,14 @@ from stockwiz_runtime.config import ConfigError, load_config
 from stockwiz_runtime.db import Database, normalize_database_url
 from stockwiz_runtime.demo import DEMO_PRODUCTS
 from stockwiz_runtime.migrations import downgrade, upgrade
-from tests.inventory.conftest import Client, ClientFactory, create_stock, inventory_config, ledger_violations
+from tests.inventory.conftest import (
+    Client,
+    ClientFactory,
+    create_stock,
+    inventory_config,
+    ledger_violations,
+    make_test_warehouses,
+)
 
 
 @pytest.fixture
@@ -188,6 +195,7 @@ async def test_configuration(aiohttp_client: ClientFactory, database_url: str, p
     config = inventory_config(database_url, DEFAULT_REORDER_POINT="5", IDEMPOTENCY_KEY_TTL_HOURS="2")
     assert config.port == 8002 and config.idempotency_key_ttl_hours == 2
     client = await aiohttp_client(create_app(config))
+    await make_test_warehouses(client)
     response = await products.post("/products", json={"name": "Cable", "price": 3})
     record = await create_stock(client, (await response.json())["id"], quantity=1)
     assert record["reorder_point"] == 5

@@ -28,6 +28,9 @@ from stockwiz_runtime.db import Database, DatabaseUnavailable, normalize_databas
 from tests.gateway.conftest import gateway_config
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.warehouses import make_warehouses
+
+pytestmark = pytest.mark.postgres  # its own PostgreSQL databases, roles or servers
 
 UNAVAILABLE = "urn:stockwiz:problem:database-unavailable"
 
@@ -260,6 +263,7 @@ def test_inventory_writes_and_batched_adjustments_are_503(outage: Outage, log_di
     products, product_id = products_service(outage, log_dir)
     inventory = start_service("inventory", log_dir, env={"DATABASE_URL": outage.role_url})
     try:
+        make_warehouses(inventory.url, ("A", "B"))
         status, _, record = call(
             f"{inventory.url}/inventory", "POST", {"product_id": product_id, "warehouse": "A", "quantity": 5}
         )
@@ -308,14 +312,14 @@ async def test_the_gateways_breaker_counts_database_unavailable(
             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{outage.name}'"
         )
         for _ in range(3):
-            response = await gateway.get("/api/products/1")
+            response = await gateway.get("/api/products")
             assert response.status == 503
             assert (await response.json())["type"] == UNAVAILABLE  # the service's own problem, passed on
-        response = await gateway.get("/api/products/1")
+        response = await gateway.get("/api/products")
         assert response.status == 503
         assert (await response.json())["type"] == "urn:stockwiz:problem:upstream-unavailable"
         assert 25 <= int(response.headers["Retry-After"]) <= 30
-        assert products.log().count('"route":"/products/{id}","path":"/products/1","status":503') == 3
+        assert products.log().count('"route":"/products","path":"/products","status":503') == 3
     finally:
         products.stop()
 

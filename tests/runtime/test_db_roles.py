@@ -29,6 +29,9 @@ from stockwiz_runtime.dbsetup import SetupConfig, setup
 from stockwiz_runtime.migrations import upgrade
 from tests.support.databases import admin_postgres_url, create_postgres_database, drop_postgres_database
 from tests.support.processes import REPO, start_service
+from tests.support.warehouses import make_warehouses
+
+pytestmark = pytest.mark.postgres  # its own PostgreSQL databases, roles or servers
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def test_the_services_run_as_the_app_role(roles: Roles, log_dir: Path) -> None:
     products = start_service("products", log_dir, env=env)
     inventory = start_service("inventory", log_dir, env=env)
     try:
+        make_warehouses(inventory.url)  # as the app role too
         assert _call("GET", f"{products.url}/products")  # the demo seed ran as the app role
         lamp = _call("POST", f"{products.url}/products", {"name": "Lamp", "price": 9.5, "sku": "APP-ROLE-1"})
         _call("PUT", f"{products.url}/products/{lamp['id']}", {"price": 10})

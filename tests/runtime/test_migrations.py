@@ -103,6 +103,7 @@ ID_COLUMNS = {
     ("stock_movements", "id"),
     ("stock_movements", "inventory_id"),
     ("stock_movements", "product_id"),
+    ("warehouses", "id"),  # 64-bit from its start (0006)
 }
 
 
@@ -188,6 +189,29 @@ async def test_products_become_archivable_all_active(database_url: str) -> None:
         await db.dispose()
 
 
+async def test_movements_gain_an_unknown_actor_and_lose_it_again(database_url: str) -> None:
+    """0008: movements recorded before it name no actor (NULL); back at 0007 the column is gone and the
+    movements are kept."""
+    db = Database(normalize_database_url(database_url))
+    try:
+        await upgrade(db, "0007")
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO stock_movements (inventory_id, product_id, warehouse, delta, quantity_after,"
+                    " reason, created_at) VALUES (1, 1, 'A', 5, 5, 'create', CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade(db, "0008")
+        async with db.read() as conn:
+            actors = await conn.execute(sa.text("SELECT actor FROM stock_movements"))
+            assert actors.scalars().all() == [None]
+        await downgrade_drops_only(db, "0007", "stock_movements", "actor", rows=1)
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
 async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None:
     db = Database(normalize_database_url(database_url))
     try:
@@ -197,7 +221,7 @@ async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None
                 **{column: "bigint" for column in ID_COLUMNS},
                 **{
                     (f"{table}_id_seq", "sequence"): "bigint to 9223372036854775807"
-                    for table in ("products", "inventory", "stock_movements")
+                    for table in ("products", "inventory", "stock_movements", "warehouses")
                 },
             }
         await downgrade(db, "0002")
@@ -219,5 +243,30 @@ async def test_ids_are_64_bit_and_migrate_down_and_up(database_url: str) -> None
             )
         async with db.read() as conn:
             assert await conn.scalar(sa.text("SELECT max(id) FROM products")) == 2**63 - 1
+    finally:
+        await db.dispose()
+
+
+async def test_cost_price_is_added_empty_and_removed(database_url: str) -> None:
+    """0007: existing products have no cost price (null: unpriced); back at 0006 the column is gone and the
+    products are kept."""
+    db = Database(normalize_database_url(database_url))
+    try:
+        await upgrade(db, "0006")
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO products (name, price, version, created_at, updated_at)"
+                    " VALUES ('p', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade(db, "0007")
+        async with db.read() as conn:
+            assert (await conn.execute(sa.text("SELECT cost_price FROM products"))).scalars().all() == [None]
+        async with db.write() as conn:
+            with pytest.raises(sa.exc.IntegrityError):
+                await conn.execute(sa.text("UPDATE products SET cost_price = -1"))
+        await downgrade_drops_only(db, "0006", "products", "cost_price", rows=1)
+        await upgrade(db)
     finally:
         await db.dispose()

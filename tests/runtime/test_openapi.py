@@ -14,7 +14,14 @@ from pydantic import BaseModel
 from gateway.openapi import merge_service_document
 from gateway.openapi import openapi_document as gateway_document
 from inventory.openapi import openapi_document as inventory_document
-from inventory.schemas import AdjustRequest, InventoryCreate, InventoryUpdate, TransferRequest
+from inventory.schemas import (
+    AdjustRequest,
+    InventoryCreate,
+    InventoryUpdate,
+    TransferRequest,
+    WarehouseCreate,
+    WarehouseUpdate,
+)
 from products.openapi import openapi_document as products_document
 from products.schemas import ProductCreate, ProductUpdate
 from stockwiz_runtime import openapi as oa
@@ -27,6 +34,8 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     InventoryUpdate,
     AdjustRequest,
     TransferRequest,
+    WarehouseCreate,
+    WarehouseUpdate,
 )
 
 
@@ -139,3 +148,20 @@ def test_a_document_without_an_example_for_a_schema_is_refused() -> None:
             schemas={"Thing": {"type": "object"}},
             examples={},
         )
+
+
+def test_the_imports_are_documented_under_their_public_paths() -> None:
+    """The gateway's /api/import/{name}.csv are the services' import operations, described by the services
+    (so the columns cannot drift), under their own operationIds."""
+    paths = public_document()["paths"]
+    for name, operation_id, service_path in (
+        ("products", "importProductsCsv", "/api/products/import.csv"),
+        ("stock", "importStockCsv", "/api/inventory/import.csv"),
+    ):
+        operation = paths[f"/api/import/{name}.csv"]["post"]
+        assert operation["operationId"] == operation_id
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert "text/csv" in operation["requestBody"]["content"]
+        assert operation["parameters"][0]["name"] == "dry_run"
+        assert operation["description"] == paths[service_path]["post"]["description"]
+        assert {"200", "409", "413", "415", "422"} <= set(operation["responses"])

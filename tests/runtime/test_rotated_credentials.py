@@ -28,6 +28,8 @@ from stockwiz_runtime.dbsetup import SetupConfig, setup
 from tests.support.private_postgres import PrivateCluster
 from tests.support.processes import ServiceProcess, start_service
 
+pytestmark = pytest.mark.postgres  # its own PostgreSQL databases, roles or servers
+
 
 @dataclass
 class Rotation:

@@ -14,13 +14,26 @@ import pytest
 from sqlalchemy.engine import make_url
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Set by `make check`, which runs only the tests not marked postgres: any other test reaching the server
+# is marked wrongly, and fails.
+NO_POSTGRES = "STOCKWIZ_TEST_NO_POSTGRES"
 
 
 def admin_postgres_url() -> str:
     return os.environ.get("STOCKWIZ_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 
 
+def refuse_unless_marked() -> None:
+    """Fail a test that reaches PostgreSQL under make check: it lacks its postgres mark."""
+    if os.environ.get(NO_POSTGRES) == "1":
+        pytest.fail(
+            f"this test reaches PostgreSQL but is not marked postgres, so {NO_POSTGRES}=1 (make check) "
+            "refuses it: mark it (pytest.mark.postgres) where it is written"
+        )
+
+
 async def _connect(url: str) -> asyncpg.Connection:
+    refuse_unless_marked()
     try:
         return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:

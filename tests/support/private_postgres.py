@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.databases import refuse_unless_marked
 from tests.support.processes import free_port
 
 SERVER_NAME = "localhost"
@@ -115,6 +116,7 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 def private_cluster(iam_users: tuple[str, ...] = ()) -> Iterator[PrivateCluster]:
     """The cluster; `iam_users` log in over TLS without a password check, standing in for RDS's IAM
     authentication (only RDS can check a token's signature; the token still travels as the password)."""
+    refuse_unless_marked()
     bindir = _bindir()
     directory = Path(tempfile.mkdtemp(prefix="stockwiz-pg-"))
     data = directory / "data"

@@ -111,7 +111,9 @@
 
   function signedOut(text) {
     // The data on screen belongs to the session that ended: none of it stays visible.
-    for (const id of ["card-products", "card-units", "card-low"]) $(id).textContent = "–";
+    for (const id of ["card-products", "card-units", "card-low", "card-value"]) $(id).textContent = "–";
+    $("card-value-note").textContent = "";
+    $("nav-low").hidden = true;
     $("signed-out-text").textContent = text;
     show("signed-out");
     showAuthButtons();
@@ -176,7 +178,8 @@
   const NOT_SIGNED_IN = "StockWiz needs a sign-in token to show your stock. Ask whoever runs your " +
     "StockWiz for one, then choose “Sign in”.";
 
-  async function api(method, path, { body, headers } = {}) {
+  // `raw` sends a file as it is (a CSV import) with `headers` naming its type; `body` goes as JSON.
+  async function api(method, path, { body, headers, raw } = {}) {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const sent = { Accept: "application/json", ...(headers || {}) };
       const token = sessionStorage.getItem(TOKEN_KEY);
@@ -185,7 +188,7 @@
       let response;
       try {
         response = await fetch(path, {
-          method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body),
+          method, headers: sent, body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
           credentials: "omit", cache: "no-store",
         });
       } catch (error) {
@@ -268,8 +271,62 @@
     line.scrollIntoView({ block: "nearest" });
   }
 
+  // ---- the shop's settings and the stock value -------------------------------------------------------
+  // The currency is the gateway's CURRENCY (GET /api/settings), read once; until it is known, amounts
+  // show without a currency sign.
+  const shop = { currency: null };
+
+  // False when nobody is signed in (the signed-out view is up and nothing else should ask again).
+  async function loadSettings() {
+    try {
+      const { data } = await api("GET", "/api/settings");
+      shop.currency = data.currency;
+      $("value-currency").textContent = data.currency;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return false;
+      showError(error);
+    }
+    return true;
+  }
+
+  // Amounts arrive as exact decimal strings ("1234.50"); a Number holds every cent of the sums a shop has.
+  function formatAmount(value) {
+    if (!shop.currency) return money.format(Number(value));
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: shop.currency }).format(Number(value));
+  }
+
+  function unpricedNote(amounts) {
+    if (!amounts.unpriced_units) return "";
+    const products = amounts.unpriced_products === 1 ? "1 product" : `${count.format(amounts.unpriced_products)} products`;
+    return `${count.format(amounts.unpriced_units)} units unpriced (${products} without a cost price)`;
+  }
+
+  // The dashboard card (total) and the Warehouses view's card (per warehouse and total), from one call.
+  async function loadStockValue() {
+    try {
+      const { data } = await api("GET", "/api/stock-value");
+      $("card-value").textContent = formatAmount(data.total.value);
+      $("card-value-note").textContent = data.total.unpriced_units ?
+        `${count.format(data.total.unpriced_units)} units unpriced` : "";
+      $("value-body").replaceChildren(...data.warehouses.map((row) => el("tr", { dataset: { warehouseId: row.id } },
+        el("td", {}, row.name, el("span", { className: "card-note" }, unpricedNote(row))),
+        el("td", { className: "num" }, count.format(row.units)),
+        el("td", { className: "num" }, formatAmount(row.value)))));
+      $("value-total-units").textContent = count.format(data.total.units);
+      $("value-total").textContent = formatAmount(data.total.value);
+      $("value-total-unpriced").textContent = unpricedNote(data.total);
+      $("value-table").hidden = false;
+      showState("value-state", "");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      $("value-table").hidden = true;
+      showState("value-state", `Could not load the stock value: ${error.message}`);
+    }
+  }
+
   // ---- dashboard -----------------------------------------------------------------------------------
   async function refreshCards() {
+    loadStockValue();
     try {
       const [products, low] = await Promise.all([
         api("GET", "/api/products?limit=1"),
@@ -277,6 +334,7 @@
       ]);
       $("card-products").textContent = count.format(totalOf(products));
       $("card-low").textContent = count.format(totalOf(low));
+      showLowCount(totalOf(low));
       let units = 0;
       let offset = 0;
       for (let page = 0; page < 20; page += 1) {
@@ -290,6 +348,24 @@
       if (!(error instanceof ApiError && error.status === 401)) showError(error);
     }
   }
+
+  // The low-stock count beside "Low stock" in the navigation, kept current after every change.
+  function showLowCount(total) {
+    const badge = $("nav-low");
+    badge.textContent = count.format(total);
+    badge.hidden = total === 0;
+    badge.setAttribute("aria-label", `${count.format(total)} low-stock records`);
+  }
+
+  // What each ledger reason means, in the shop's words.
+  const REASONS = {
+    create: "New stock record", receive: "Received", return: "Customer return", ship: "Shipped",
+    damage: "Damaged", adjust: "Adjustment", count: "Stock count", transfer_in: "Transfer in",
+    transfer_out: "Transfer out", delete: "Record removed",
+  };
+  const reasonLabel = (reason) => REASONS[reason] || reason;
+  const actorLabel = (actor) => actor || "unknown";
+  const signed = (delta) => (delta > 0 ? `+${count.format(delta)}` : count.format(delta));
 
   // ---- products ------------------------------------------------------------------------------------
   const productsView = { offset: 0 };
@@ -420,6 +496,8 @@
     if (product) {
       form.elements.name.value = product.name;
       form.elements.price.value = String(product.price);
+      form.elements.cost_price.value = product.cost_price === null || product.cost_price === undefined ?
+        "" : String(product.cost_price);
       form.elements.category.value = product.category || "";
       form.elements.sku.value = product.sku || "";
       form.elements.description.value = product.description || "";
@@ -443,6 +521,10 @@
     const price = value("price").replace(",", ".");
     // Sent as a JSON number with the digits typed; a non-number goes as text so the API names the field.
     body.price = /^\d+(\.\d+)?$/.test(price) ? Number(price) : price;
+    const cost = value("cost_price").replace(",", ".");
+    // Empty means not known: left out of a new product, cleared (null) on an edit.
+    if (cost) body.cost_price = /^\d+(\.\d+)?$/.test(cost) ? Number(cost) : cost;
+    else if (editing) body.cost_price = null;
     for (const name of ["category", "sku", "description"]) {
       const text = name === "description" ? form.elements[name].value : value(name);
       if (text.trim()) body[name] = text;
@@ -569,7 +651,8 @@
       const { data } = await api("GET", `/api/products/${id}`);
       $("product-title").textContent = data.name;
       const meta = [data.archived && "Archived", data.sku && `SKU ${data.sku}`, data.category,
-        money.format(Number(data.price))];
+        formatAmount(data.price),
+        data.cost_price === null || data.cost_price === undefined ? "no cost price" : `cost ${formatAmount(data.cost_price)}`];
       $("product-meta").textContent = meta.filter(Boolean).join(" · ");
       showState("product-state", data.description || "");
       await Promise.all([loadStock(), loadMovements()]);
@@ -602,7 +685,7 @@
       $("stock-table").hidden = data.length === 0;
       showState("stock-state", data.length ? "" : "No stock yet. Receive some below.");
       $("transfer-from").replaceChildren(...data.map((r) => el("option", { value: r.warehouse }, `${r.warehouse} (${r.quantity})`)));
-      await loadWarehouseOptions();
+      await fetchWarehouses();
     } catch (error) {
       showState("stock-state", `Could not load stock: ${error.message}`);
     }
@@ -655,17 +738,6 @@
     }
   }
 
-  async function loadWarehouseOptions() {
-    const names = new Set(productView.records.map((r) => r.warehouse));
-    try {
-      const { data } = await api("GET", "/api/inventory?limit=1000");
-      for (const record of data) names.add(record.warehouse);
-    } catch {
-      // Suggestions only: the product's own warehouses are enough.
-    }
-    $("warehouse-options").replaceChildren(...[...names].sort().map((name) => el("option", { value: name })));
-  }
-
   async function loadMovements() {
     const id = productView.id;
     const offset = productView.movementsOffset;
@@ -676,9 +748,10 @@
       $("movements-body").replaceChildren(...result.data.map((m) => el("tr", {},
         el("td", {}, formatDate(m.created_at)),
         el("td", {}, m.warehouse),
-        el("td", {}, el("span", { className: "reason" }, m.reason)),
-        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, m.delta > 0 ? `+${m.delta}` : String(m.delta)),
+        el("td", {}, el("span", { className: "reason", title: m.reason }, reasonLabel(m.reason))),
+        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, signed(m.delta)),
         el("td", { className: "num" }, count.format(m.quantity_after)),
+        el("td", { className: m.actor ? "" : "muted" }, actorLabel(m.actor)),
         el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
       labelCells($("movements-table"));
       $("movements-table").hidden = result.data.length === 0;
@@ -705,7 +778,7 @@
     const fail = (field, message) => {
       form.querySelector(`.field-error[data-field="${field}"]`).textContent = message;
     };
-    if (!warehouse) return fail("warehouse", "Choose or type a warehouse.");
+    if (!warehouse) return fail("warehouse", "Choose a warehouse.");
     if (!Number.isInteger(amount) || amount === 0 || (action !== "adjust" && amount < 0)) {
       return fail("delta", action === "adjust" ? "Enter a whole number other than 0 (negative takes stock)." :
         "Enter a whole number above 0.");
@@ -767,6 +840,147 @@
     }
   }
 
+  // ---- warehouses ----------------------------------------------------------------------------------
+  // The managed warehouses: listed, created, renamed and archived in their view, and the only choices of
+  // the stock forms' pickers (a typo can no longer make a second warehouse). Each change reloads the list
+  // and the pickers from the API, so every count shown is the server's.
+  const warehouseView = { list: [], rowErrors: new Map(), renaming: null };
+
+  async function fetchWarehouses() {
+    const { data } = await api("GET", "/api/warehouses");
+    warehouseView.list = data;
+    fillWarehousePickers();
+    return data;
+  }
+
+  function fillWarehousePickers() {
+    const active = warehouseView.list.filter((w) => !w.archived);
+    for (const select of document.querySelectorAll("select.warehouse-picker")) {
+      const chosen = select.value;
+      select.replaceChildren(el("option", { value: "" }, active.length ? "Choose a warehouse…" : "No warehouses yet"),
+        ...active.map((w) => el("option", { value: w.name }, w.name)));
+      if (active.some((w) => w.name === chosen)) select.value = chosen;
+    }
+  }
+
+  function warehouseStatus(warehouse) {
+    if (warehouse.archived) return el("span", { className: "badge level-none" }, "Archived");
+    if (warehouse.name_clash) return el("span", { className: "badge level-medium" }, "Name differs only by case: rename one");
+    return el("span", { className: "badge level-high" }, "Active");
+  }
+
+  function warehouseRow(warehouse) {
+    const action = (label, onclick, text) => el("button", {
+      type: "button", className: "secondary small", onclick, "aria-label": `${label} ${warehouse.name}`,
+    }, text || label);
+    return el("tr", { dataset: { warehouseId: warehouse.id } },
+      el("td", {}, warehouse.name),
+      el("td", { className: "num" }, count.format(warehouse.quantity)),
+      el("td", {}, warehouseStatus(warehouse)),
+      el("td", { className: "actions" },
+        action("Rename", () => openRename(warehouse)),
+        warehouse.archived ? action("Restore", () => setArchived(warehouse, false)) :
+          action("Archive", () => setArchived(warehouse, true)),
+        el("p", { className: "row-error", role: "alert" }, warehouseView.rowErrors.get(warehouse.id) || "")));
+  }
+
+  async function loadWarehouses() {
+    showState("warehouses-state", "Loading warehouses…");
+    try {
+      const data = await fetchWarehouses();
+      $("warehouses-body").replaceChildren(...data.map(warehouseRow));
+      labelCells($("warehouses-table"));
+      $("warehouses-table").hidden = data.length === 0;
+      showState("warehouses-state", data.length ? "" : "No warehouses yet. Create the first one above.");
+    } catch (error) {
+      $("warehouses-table").hidden = true;
+      showState("warehouses-state", `Could not load warehouses: ${error.message}`);
+    }
+  }
+
+  async function afterWarehouseChange(text) {
+    notice(text);
+    await Promise.all([loadWarehouses(), refreshCards()]);
+  }
+
+  async function createWarehouse(event) {
+    event.preventDefault();
+    const form = event.target;
+    clearFormErrors(form);
+    const name = form.elements.name.value.trim();
+    if (!name) {
+      form.querySelector('.field-error[data-field="name"]').textContent = "Enter the warehouse's name.";
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await api("POST", "/api/warehouses", { body: { name } });
+      form.reset();
+      await afterWarehouseChange(`Created warehouse “${name}”.`);
+    } catch (error) {
+      formFailed(form, error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function openRename(warehouse) {
+    const form = $("rename-form");
+    clearFormErrors(form);
+    warehouseView.renaming = warehouse;
+    $("rename-dialog-title").textContent = `Rename ${warehouse.name}`;
+    form.elements.name.value = warehouse.name;
+    $("rename-dialog").showModal();
+    form.elements.name.select();
+  }
+
+  async function saveRename(event) {
+    event.preventDefault();
+    const form = event.target;
+    const warehouse = warehouseView.renaming;
+    clearFormErrors(form);
+    const name = form.elements.name.value.trim();
+    if (!name) {
+      form.querySelector('.field-error[data-field="name"]').textContent = "Enter the new name.";
+      return;
+    }
+    const save = $("rename-save");
+    save.disabled = true;
+    try {
+      await api("PUT", `/api/warehouses/${warehouse.id}`, {
+        body: { name }, headers: { "If-Match": `"${warehouse.version}"` },
+      });
+      $("rename-dialog").close();
+      warehouseView.rowErrors.delete(warehouse.id);
+      await afterWarehouseChange(`Renamed “${warehouse.name}” to “${name}”.`);
+    } catch (error) {
+      formFailed(form, error);
+      if (error instanceof ApiError && error.status === 412) {
+        await loadWarehouses();
+        const fresh = warehouseView.list.find((w) => w.id === warehouse.id);
+        if (fresh) warehouseView.renaming = fresh;
+      }
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  // Archive or restore; a refusal (it still holds stock) is shown in the warehouse's row, by its buttons.
+  async function setArchived(warehouse, archived) {
+    warehouseView.rowErrors.delete(warehouse.id);
+    try {
+      await api("PUT", `/api/warehouses/${warehouse.id}`, { body: { archived } });
+      await afterWarehouseChange(`${archived ? "Archived" : "Restored"} warehouse “${warehouse.name}”.`);
+    } catch (error) {
+      warehouseView.rowErrors.set(warehouse.id, error.message);
+      const line = document.querySelector(`#warehouses-body tr[data-warehouse-id="${warehouse.id}"] .row-error`);
+      if (!line) return;
+      line.textContent = error.message;
+      line.scrollIntoView({ block: "nearest" });
+    }
+  }
+
   // ---- low stock -----------------------------------------------------------------------------------
   const lowView = { offset: 0 };
 
@@ -800,6 +1014,163 @@
     }
   }
 
+  // ---- the shop-wide movement log --------------------------------------------------------------------
+  const logView = { offset: 0 };
+
+  function logFilters() {
+    const form = $("log-filters").elements;
+    return {
+      from: form.from.value, to: form.to.value, product_id: form.product_id.value,
+      warehouse: form.warehouse.value.trim(), reason: form.reason.value, actor: form.actor.value.trim(),
+    };
+  }
+
+  // The choices are read each time the view opens, so a product or warehouse added meanwhile is there.
+  async function openLog() {
+    await loadLogChoices();
+    loadLog();
+  }
+
+  // The product and warehouse choices of the filters (up to 1,000 of each: suggestions, not limits).
+  async function loadLogChoices() {
+    try {
+      const [products, records] = await Promise.all([
+        api("GET", "/api/products?limit=1000&sort=name"),
+        api("GET", "/api/inventory?limit=1000"),
+      ]);
+      const select = $("log-product");
+      const chosen = select.value;
+      select.replaceChildren(el("option", { value: "" }, "All products"), ...products.data.map((p) =>
+        el("option", { value: p.id }, p.sku ? `${p.name} (${p.sku})` : p.name)));
+      select.value = chosen;
+      const names = [...new Set(records.data.map((r) => r.warehouse))].sort();
+      $("log-warehouse-options").replaceChildren(...names.map((name) => el("option", { value: name })));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) showError(error);
+    }
+  }
+
+  async function loadLog() {
+    const form = $("log-filters");
+    clearFormErrors(form);
+    logView.seq = (logView.seq || 0) + 1;
+    const seq = logView.seq;
+    showState("log-state", "Loading movements…");
+    const offset = logView.offset;
+    try {
+      const result = await api("GET", `/api/inventory/movements?${query({ ...logFilters(), limit: PAGE_SIZE, offset })}`);
+      if (seq !== logView.seq) return;
+      $("log-body").replaceChildren(...result.data.map((m) => el("tr", {},
+        el("td", {}, formatDate(m.created_at)),
+        el("td", {}, el("a", { href: `#/product/${m.product_id}` }, m.product_name || `Product ${m.product_id}`),
+          m.sku ? el("span", { className: "muted mono" }, ` ${m.sku}`) : null),
+        el("td", {}, m.warehouse),
+        el("td", {}, el("span", { className: "reason", title: m.reason }, reasonLabel(m.reason))),
+        el("td", { className: `num ${m.delta < 0 ? "negative" : "positive"}` }, signed(m.delta)),
+        el("td", { className: "num" }, count.format(m.quantity_after)),
+        el("td", { className: m.actor ? "" : "muted" }, actorLabel(m.actor)),
+        el("td", {}, [m.note, m.reference && `ref ${m.reference}`].filter(Boolean).join(" · ")))));
+      labelCells($("log-table"));
+      $("log-table").hidden = result.data.length === 0;
+      const filtered = Object.values(logFilters()).some(Boolean);
+      showState("log-state", result.data.length ? "" :
+        (filtered ? "No movement matches these filters." : "No movements yet."));
+      pager("log", offset, result.data.length, totalOf(result), (next) => {
+        logView.offset = next;
+        loadLog();
+      });
+    } catch (error) {
+      if (seq !== logView.seq) return;
+      $("log-table").hidden = true;
+      showState("log-state", "");
+      // A bad filter (a date the API cannot read, say) is shown under the filters, in their words.
+      formFailed(form, error);
+    }
+  }
+
+  // ---- import and export ---------------------------------------------------------------------------
+  // A download needs the token in a header, which a plain link cannot send: fetch it, then save the file.
+  async function download(name, filters, errorLine) {
+    errorLine.textContent = "";
+    const headers = {};
+    const token = currentToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      const response = await fetch(`/api/export/${name}.csv?${query(filters)}`, { headers, credentials: "omit", cache: "no-store" });
+      if (!response.ok) {
+        let problem = null;
+        try { problem = await response.json(); } catch { problem = null; }
+        throw new ApiError(response.status, problem);
+      }
+      const disposition = response.headers.get("Content-Disposition") || "";
+      const match = disposition.match(/filename="([^"]+)"/);
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: match ? match[1] : `stockwiz-${name}.csv` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (error) {
+      errorLine.textContent = error instanceof ApiError ? error.describe() : `The download failed: ${error.message}`;
+    }
+  }
+
+  const importState = { checked: null };
+
+  function resetImport() {
+    importState.checked = null;
+    $("import-run").disabled = true;
+    $("import-error").textContent = "";
+    $("import-summary").textContent = "";
+    $("import-errors").hidden = true;
+    $("import-errors-body").replaceChildren();
+  }
+
+  function summarise(report) {
+    const parts = [`${count.format(report.created)} new`, `${count.format(report.updated)} updated`,
+      `${count.format(report.unchanged)} unchanged`];
+    const rows = `${count.format(report.rows)} ${report.rows === 1 ? "row" : "rows"}`;
+    return report.dry_run ? `The file is fine: ${rows} (${parts.join(", ")}). Choose “Import” to write it.` :
+      `Imported ${rows}: ${parts.join(", ")}.`;
+  }
+
+  async function runImport(dryRun) {
+    const form = $("import-form");
+    const file = form.elements.file.files[0];
+    const kind = form.elements.kind.value;
+    resetImport();
+    if (!file) {
+      $("import-error").textContent = "Choose a CSV file first.";
+      return;
+    }
+    const buttons = [$("import-check"), $("import-run")];
+    for (const button of buttons) button.disabled = true;
+    $("import-summary").textContent = dryRun ? "Checking the file…" : "Importing…";
+    try {
+      const { data } = await api("POST", `/api/import/${kind}.csv?dry_run=${dryRun}`, {
+        raw: file, headers: { "Content-Type": "text/csv" },
+      });
+      $("import-summary").textContent = summarise(data);
+      if (dryRun) importState.checked = { kind, file };
+      else {
+        form.reset();
+        notice(summarise(data));
+        refreshCards();
+      }
+    } catch (error) {
+      $("import-summary").textContent = "";
+      const rows = error instanceof ApiError && Array.isArray(error.problem.row_errors) ? error.problem.row_errors : [];
+      $("import-error").textContent = error.message;
+      $("import-errors-body").replaceChildren(...rows.map((row) => el("tr", {},
+        el("td", { className: "num" }, String(row.row)), el("td", { className: "mono" }, row.column),
+        el("td", {}, row.message))));
+      labelCells($("import-errors"));
+      $("import-errors").hidden = rows.length === 0;
+    } finally {
+      $("import-check").disabled = false;
+      $("import-run").disabled = !importState.checked;
+    }
+  }
+
   // ---- routing -------------------------------------------------------------------------------------
   function show(name) {
     for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
@@ -818,6 +1189,17 @@
     } else if (hash === "#/low-stock") {
       show("low-stock");
       loadLowStock();
+    } else if (hash === "#/warehouses") {
+      // Refusals belong to the visit that caused them: coming back starts clean.
+      clearFormErrors($("warehouse-form"));
+      warehouseView.rowErrors.clear();
+      show("warehouses");
+      loadWarehouses();
+    } else if (hash === "#/movements") {
+      show("movements");
+      openLog();
+    } else if (hash === "#/import") {
+      show("import");
     } else {
       show("products");
       loadProducts();
@@ -851,6 +1233,9 @@
     });
     $("transfer-form").addEventListener("submit", transfer);
     $("reorder-form").addEventListener("submit", saveReorder);
+    $("warehouse-form").addEventListener("submit", createWarehouse);
+    $("rename-form").addEventListener("submit", saveRename);
+    $("rename-cancel").addEventListener("click", () => $("rename-dialog").close());
     $("reorder-cancel").addEventListener("click", () => $("reorder-dialog").close());
     $("error-close").addEventListener("click", () => { $("error").hidden = true; });
     const signIn = () => {
@@ -865,6 +1250,27 @@
       if (value) keepToken(value);
     });
     $("token-cancel").addEventListener("click", () => $("token-dialog").close());
+    $("log-filters").addEventListener("submit", (event) => {
+      event.preventDefault();
+      logView.offset = 0;
+      loadLog();
+    });
+    $("log-clear").addEventListener("click", () => {
+      $("log-filters").reset();
+      logView.offset = 0;
+      loadLog();
+    });
+    $("log-download").addEventListener("click", () => download("movements", logFilters(), $("log-error")));
+    $("log-reason").append(...Object.entries(REASONS).map(([value, label]) => el("option", { value }, label)));
+    for (const button of document.querySelectorAll("[data-export]")) {
+      button.addEventListener("click", () => download(button.dataset.export, {}, $("export-error")));
+    }
+    $("import-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      runImport(true);
+    });
+    $("import-run").addEventListener("click", () => runImport(false));
+    for (const id of ["import-kind", "import-file"]) $(id).addEventListener("change", resetImport);
     window.addEventListener("hashchange", route);
     showAuthButtons();
     await borrowToken();
@@ -873,9 +1279,12 @@
   }
 
   function reload() {
-    route();
-    refreshCards();
-    loadCategories();
+    loadSettings().then((signedIn) => {
+      if (!signedIn) return;
+      route();
+      refreshCards();
+      loadCategories();
+    });
   }
 
   start();

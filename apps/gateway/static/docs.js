@@ -65,7 +65,7 @@
   function jsonSchemaOf(content) {
     if (!content) return null;
     const type = Object.keys(content)[0];
-    return { type, schema: content[type].schema };
+    return { type, schema: content[type].schema, example: content[type].example };
   }
 
   function operationCard(doc, method, path, pathItem, operation) {
@@ -79,6 +79,8 @@
       el("span", { class: "op-id", text: operation.operationId || "" }),
     );
     card.append(heading, el("p", { text: operation.summary || "" }));
+    // A longer description (an import's columns and rules, say) follows the summary.
+    if (operation.description) card.append(el("p", { class: "muted", text: operation.description }));
     if (operation.security && operation.security.length) {
       card.append(el("p", { class: "lock", text: "Needs Authorization: Bearer <token> when the gateway has tokens configured." }));
     }
@@ -95,8 +97,12 @@
     const body = operation.requestBody && jsonSchemaOf(operation.requestBody.content);
     if (body) {
       card.append(el("h4", { text: "Request body (" + body.type + "): " + describe(body.schema) }));
-      const example = exampleOf(doc, body.schema);
-      if (example !== undefined) card.append(exampleBlock(example));
+      // A body that is not JSON (a CSV file) is shown as its text.
+      if (typeof body.example === "string") card.append(el("pre", { class: "example", "aria-label": "Example" }, el("code", { text: body.example })));
+      else {
+        const example = exampleOf(doc, body.schema);
+        if (example !== undefined) card.append(exampleBlock(example));
+      }
     }
     const responses = Object.entries(operation.responses || {});
     if (responses.length) {
