@@ -9,14 +9,10 @@ from components.database import DatabaseArgs, StockwizDatabase
 from components.lowstock_lambda import LambdaArgs, StockwizLambda
 from components.monitoring import MonitoredService, MonitoringArgs, StockwizMonitoring
 from components.network import NetworkArgs, StockwizNetwork
-from components.service import (
-    IngressSource,
-    LoadBalancerAttachment,
-    ServiceArgs,
-    ServicePlatform,
-    SetupContainer,
-)
+from components.security import Rule, SecurityGroupArgs, SecurityPath, SecurityPathArgs, ServiceSecurityGroup
+from components.service import LoadBalancerAttachment, ServiceArgs, ServicePlatform, SetupContainer
 from components.service import StockwizService as Service
+from components.urns import DATABASE, SERVICE, legacy_urn
 
 cfg = StackConfig.load()
 stack = cfg.stack
@@ -88,7 +84,12 @@ platform = ServicePlatform(
 
 
 # Where the database is, and that its certificate must be the RDS CA's, for the name we connect to.
-db_location = {"DB_HOST": db.host, "DB_PORT": str(db.port), "DB_NAME": db.name, "DB_SSLMODE": "verify-full"}
+db_location: dict[str, pulumi.Input[str]] = {
+    "DB_HOST": db.host,
+    "DB_PORT": str(db.port),
+    "DB_NAME": db.name,
+    "DB_SSLMODE": "verify-full",
+}
 # Each data task first runs db-setup with the master credentials (read from the RDS-managed secret when the
 # task starts): the roles, the migrations as the schema owner, the grants. Then the service logs in as its
 # own role with an IAM token per connection; it never holds the master credentials.
@@ -108,14 +109,26 @@ db_setup = SetupContainer(
 )
 
 
+def security_group(name: str, physical: str, port: int) -> ServiceSecurityGroup:
+    """A service's own group, made before the service: the paths below need it, and a caller's tasks start
+    only once its paths are open. Its resources were the service component's children before."""
+    return ServiceSecurityGroup(
+        name,
+        SecurityGroupArgs(
+            physical_name=physical, port=port, vpc_id=network.vpc_id, moved_from=legacy_urn(SERVICE, name)
+        ),
+    )
+
+
 def data_service(name: str, physical: str, port: int) -> Service:
     return Service(
         name,
         ServiceArgs(
             platform=platform,
             package=name,
-            physical_name=f"{physical}-{stack}",
+            physical_name=physical,
             port=port,
+            security_group=groups[name],
             environment={
                 **db_location,
                 "DB_USER": db.app_user,
@@ -130,26 +143,89 @@ def data_service(name: str, physical: str, port: int) -> Service:
             setup=db_setup,
             database_user_arn=db.app_user_arn,
             discovery_name=name,
-            database_security_group_id=db.security_group_id,
         ),
     )
 
 
-products = data_service("products", "stockwiz-product-service", 8001)
-inventory = data_service("inventory", "stockwiz-inventory-service", 8002)
-# The data services need the database's address, so they are created after it and admitted once they exist.
-database.admit("products", products.security_group_id)
-database.admit("inventory", inventory.security_group_id)
+physical_names = {
+    "gateway": f"stockwiz-api-gateway-{stack}",
+    "products": f"stockwiz-product-service-{stack}",
+    "inventory": f"stockwiz-inventory-service-{stack}",
+}
+ports = {"gateway": 8000, "products": 8001, "inventory": 8002}
+groups = {
+    name: security_group(name, physical_names[name], ports[name])
+    for name in ("products", "inventory", "gateway")
+}
 
-# The gateway calls both data services, so it starts only once both run (ServiceArgs.calls); the inventory
-# service calls nobody (it checks product ids in the shared database).
+
+# --- the paths between security groups (components/security.py): each pair of rules has this one owner.
+# The rules' names and their aliases are those they had when the service and database components declared
+# them, so an existing stack keeps every rule (tests/infra/test_infra_aliases.py).
+
+
+def database_path(name: str) -> SecurityPath:
+    """A data service to PostgreSQL."""
+    return SecurityPath(
+        f"{name}-to-database",
+        SecurityPathArgs(
+            source_group_id=groups[name].id,
+            target_group_id=db.security_group_id,
+            port=db.port,
+            ingress=Rule(f"database-in-{name}", f"PostgreSQL from {name}", legacy_urn(DATABASE, "database")),
+            egress=Rule(f"{name}-out-db", "PostgreSQL to the database", legacy_urn(SERVICE, name)),
+        ),
+    )
+
+
+def call_path(caller: str, callee: str) -> SecurityPath:
+    """A service to a service it calls through Service Connect. The caller's component declared these
+    rules, and before it the callee's, as <callee>-in-<caller> and <callee>-from-<caller>."""
+    earlier = legacy_urn(SERVICE, caller)
+    return SecurityPath(
+        f"{caller}-to-{callee}",
+        SecurityPathArgs(
+            source_group_id=groups[caller].id,
+            target_group_id=groups[callee].id,
+            port=ports[callee],
+            ingress=Rule(
+                f"{caller}-into-{callee}", f"{callee} port from {caller}", earlier, [f"{callee}-in-{caller}"]
+            ),
+            egress=Rule(
+                f"{caller}-to-{callee}", f"{caller} to {callee}", earlier, [f"{callee}-from-{caller}"]
+            ),
+        ),
+    )
+
+
+database_paths = [database_path(name) for name in ("products", "inventory")]
+gateway_calls = [call_path("gateway", callee) for callee in ("products", "inventory")]
+# The load balancer to the gateway.
+SecurityPath(
+    "alb-to-gateway",
+    SecurityPathArgs(
+        source_group_id=network.alb_security_group_id,
+        target_group_id=groups["gateway"].id,
+        port=ports["gateway"],
+        ingress=Rule("gateway-in-alb", "gateway port from alb", legacy_urn(SERVICE, "gateway")),
+        egress=Rule("gateway-from-alb", "alb to gateway", legacy_urn(SERVICE, "gateway")),
+    ),
+)
+
+products = data_service("products", physical_names["products"], ports["products"])
+inventory = data_service("inventory", physical_names["inventory"], ports["inventory"])
+
+# The gateway calls both data services, so it starts only once both run and its paths to them are open
+# (ServiceArgs.calls, wait_for); the inventory service calls nobody (it checks product ids in the shared
+# database).
 gateway = Service(
     "gateway",
     ServiceArgs(
         platform=platform,
         package="gateway",
-        physical_name=f"stockwiz-api-gateway-{stack}",
-        port=8000,
+        physical_name=physical_names["gateway"],
+        port=ports["gateway"],
+        security_group=groups["gateway"],
         environment={
             "PRODUCT_SERVICE_URL": products.endpoint,
             "INVENTORY_SERVICE_URL": inventory.endpoint,
@@ -160,8 +236,8 @@ gateway = Service(
         },
         secrets={"API_TOKENS": tokens.gateway_secret_arn},
         secret_arns=[tokens.gateway_secret_arn],
-        ingress=[IngressSource("alb", network.alb_security_group_id)],
         calls=[products, inventory],
+        wait_for=gateway_calls,
         load_balancer=LoadBalancerAttachment(
             target_group_arn=network.target_group_arn,
             target_group_arn_suffix=network.target_group_arn_suffix,

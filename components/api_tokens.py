@@ -11,6 +11,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.urns import API_TOKENS, retyped
+
 SCOPES = ("read", "write")
 TOKEN_LENGTH = 48
 
@@ -43,7 +45,7 @@ class StockwizApiTokens(pulumi.ComponentResource):
     gateway_secret_name: str
 
     def __init__(self, name: str, args: ApiTokensArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("stockwiz:index:StockwizApiTokens", name, None, opts)
+        super().__init__(API_TOKENS, name, None, pulumi.ResourceOptions.merge(retyped(API_TOKENS), opts))
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"stockwiz-{args.stack}"
         self.token_secret_arns = {}

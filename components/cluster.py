@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.urns import CLUSTER, retyped
+
 
 @dataclass(frozen=True)
 class ClusterArgs:
@@ -21,7 +23,7 @@ class StockwizCluster(pulumi.ComponentResource):
     arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("stockwiz:index:StockwizCluster", name, None, opts)
+        super().__init__(CLUSTER, name, None, pulumi.ResourceOptions.merge(retyped(CLUSTER), opts))
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             name=f"stockwiz-cluster-{args.stack}",

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.urns import DATABASE, retyped
+
 DB_PORT = 5432
 DB_NAME = "stockwiz"
 DB_USERNAME = "stockwiz_admin"
@@ -71,13 +73,14 @@ class StockwizDatabase(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("stockwiz:index:StockwizDatabase", name, None, opts)
+        super().__init__(DATABASE, name, None, pulumi.ResourceOptions.merge(retyped(DATABASE), opts))
         child = pulumi.ResourceOptions(parent=self)
         physical = instance_identifier(args.stack)
         major = args.engine_version.split(".")[0]
 
-        # No rules yet: nothing reaches the database until a service is admitted (admit()). The provider
-        # removes AWS's default allow-all egress, and a database never opens connections.
+        # No rules of its own: nothing reaches the database but the services the wiring opens a path from
+        # (components/security.py, SecurityPath). The provider removes AWS's default allow-all egress, and a
+        # database never opens connections.
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             # A unique suffix from AWS, so a replacement (new VPC, new description) is created beside the
@@ -87,8 +90,6 @@ class StockwizDatabase(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             opts=child,
         )
-        self._name = name
-        self._security_group_id = security_group.id
         # A fixed name is safe here: only the name replaces a subnet group (its subnets update in place).
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -200,20 +201,6 @@ class StockwizDatabase(pulumi.ComponentResource):
                 "securityGroupId": security_group.id,
                 "logGroupNames": [group.name for group in log_groups],
             }
-        )
-
-    def admit(self, label: str, security_group_id: pulumi.Input[str]) -> None:
-        """Let one service's security group reach PostgreSQL; the services that use the database are
-        created after it (they need its address), so they are admitted once they exist."""
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-in-{label}",
-            security_group_id=self._security_group_id,
-            description=f"PostgreSQL from {label}",
-            ip_protocol="tcp",
-            from_port=DB_PORT,
-            to_port=DB_PORT,
-            referenced_security_group_id=security_group_id,
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

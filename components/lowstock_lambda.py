@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.tracing import XRAY_WRITE_ACTIONS
+from components.urns import LAMBDA, retyped
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "apps" / "lowstock"
 HANDLER = "lowstock.handler.handler"
@@ -102,7 +103,7 @@ class StockwizLambda(pulumi.ComponentResource):
     state_parameter_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: LambdaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("stockwiz:index:StockwizLambda", name, None, opts)
+        super().__init__(LAMBDA, name, None, pulumi.ResourceOptions.merge(retyped(LAMBDA), opts))
         child = pulumi.ResourceOptions(parent=self)
         physical = f"stockwiz-lowstock-{args.stack}"
 

@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.urns import MONITORING, retyped
+
 LOWSTOCK_NAMESPACE = "StockWiz/LowStock"
 LOWSTOCK_METRIC = "LowStockRecords"
 
@@ -50,7 +52,7 @@ class StockwizMonitoring(pulumi.ComponentResource):
     alarm_names: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("stockwiz:index:StockwizMonitoring", name, None, opts)
+        super().__init__(MONITORING, name, None, pulumi.ResourceOptions.merge(retyped(MONITORING), opts))
         self._name = name
         self._args = args
         child = pulumi.ResourceOptions(parent=self)

@@ -9,6 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
+from components.urns import NETWORK, retyped
+
 # Modern TLS only: TLS 1.3 with TLS 1.2 fallback and forward-secret ciphers (the ALB's recommended policy).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 GATEWAY_PORT = 8000
@@ -63,7 +65,7 @@ class StockwizNetwork(pulumi.ComponentResource):
     listeners: list[aws.lb.Listener]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("stockwiz:index:StockwizNetwork", name, None, opts)
+        super().__init__(NETWORK, name, None, pulumi.ResourceOptions.merge(retyped(NETWORK), opts))
         child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
         self.vpc_cidr = args.vpc_cidr

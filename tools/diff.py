@@ -12,7 +12,10 @@ matched by URN and compared the way the engine and the providers compare them:
   ignores credential changes);
 - `ignore_changes` of the new program keeps those inputs' old values, before the provider's Check (as the
   engine does: pulumi-docker still recomputes an ignored `build`'s context digest);
-- a resource whose new URN lists its old one among its aliases is moved, not deleted and created;
+- a resource found in the old state by one of its aliases is moved, not deleted and created. Aliases are
+  resolved as the engine resolves them (engine_aliases): an alias naming a parent that was itself found
+  by an alias stands for that parent's old URN, and the child of such a parent also inherits the alias
+  "same type and name under the parent's old URN" (so a re-typed component's children follow it);
 - a change to an input that the provider cannot update in place is a replacement (the table is
   tools/pulumi_mocks.py REPLACE_ON_CHANGES, which the update model of the tests uses too);
 - the outputs of a replaced resource, and the digest of a rebuilt image, are unknown until `pulumi up`, so
@@ -27,6 +30,7 @@ a provider's own defaults) and what a newer awsx release would create differentl
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -39,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.pulumi_mocks import REPLACE_ON_CHANGES, ROOT, STACKS
+from tools.aliases import AliasError, Resolver, parents_first
+from tools.pulumi_mocks import REPLACE_ON_CHANGES, ROOT, STACKS, EarlierState
 
 IMAGE = "docker:index/image:Image"
 SECRET = "[secret]"
@@ -68,41 +73,65 @@ class Change:
 Registry = Mapping[str, Mapping[str, str]]
 
 
-def _synthesize_here(root: Path, stack: str, pushed_images: Registry) -> list[dict[str, Any]]:
+def _synthesize_here(
+    root: Path, stack: str, pushed_images: Registry, earlier: EarlierState | None
+) -> list[dict[str, Any]]:
     """Run the program found in `root` under this tree's mocks; return every resource as JSON."""
     import tools.pulumi_mocks as mocks
 
     sys.path[:0] = [str(root), str(root / "apps")]
     os.chdir(root)  # relative paths in the program (the Docker build context) are the project's
     mocks.ROOT = root
-    synthesis = mocks.synthesize_stack(stack, pushed_images=pushed_images, root=root)
+    synthesis = mocks.synthesize_stack(stack, pushed_images=pushed_images, root=root, earlier=earlier)
     return [resource.to_json() for resource in synthesis.resources]
 
 
-def synthesize_tree(root: Path, stack: str, pushed_images: Registry | None = None) -> list[dict[str, Any]]:
+def earlier_state(resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a preview over a deployment of `resources` knows of it (tools/pulumi_mocks.py EarlierState)."""
+    return {
+        "urns": [resource["urn"] for resource in resources],
+        "generatedNames": {
+            resource["urn"]: [resource["generated_name"], resource["inputs"][resource["generated_name"]]]
+            for resource in resources
+            if resource.get("generated_name")
+        },
+    }
+
+
+def synthesize_tree(
+    root: Path,
+    stack: str,
+    pushed_images: Registry | None = None,
+    over: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The resources the program in `root` registers for `stack`, from a fresh interpreter, in an account
-    whose ECR repositories hold `pushed_images` (repository -> tag -> digest)."""
+    whose ECR repositories hold `pushed_images` (repository -> tag -> digest), previewed over a deployment
+    of `over` (the provider keeps the names it generated for them, also for a resource an alias moved)."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env["PYTHONPATH"] = str(ROOT)
     registry = json.dumps(pushed_images or {})
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.diff",
-            "--synthesize",
-            str(root),
-            "--stack",
-            stack,
-            "--pushed",
-            registry,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="stockwiz-earlier-") as earlier:
+        json.dump(earlier_state(over or ()), earlier)
+        earlier.flush()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tools.diff",
+                "--synthesize",
+                str(root),
+                "--stack",
+                stack,
+                "--pushed",
+                registry,
+                *(["--earlier", earlier.name] if over is not None else []),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if result.returncode != 0:
         raise ProgramError(f"the program in {root} failed for stack {stack}:\n{result.stderr.strip()}")
     data = json.loads(result.stdout)
@@ -207,23 +236,24 @@ def compare(
     `new` is walked in registration order, which puts every resource after those its inputs come from, so
     the unknown outputs of a replaced resource are known before its dependents are compared."""
     before = {r["urn"]: r for r in old if r["type"] != "pulumi:pulumi:Stack"}
-    after = {r["urn"]: r for r in new if r["type"] != "pulumi:pulumi:Stack"}
+    after = {r["urn"]: r for r in parents_first(new) if r["type"] != "pulumi:pulumi:Stack"}
     changes: list[Change] = []
     # Resources whose outputs are unknown until `pulumi up`: replaced ones, rebuilt images, new ones.
     unknown_outputs: set[str] = set()
     unchanged = 0
-    matched: set[str] = set()
+    resolver = Resolver(set(before))
     for urn, resource in after.items():
-        # An alias names the resource's earlier URN: the engine moves it instead of replacing it.
-        earlier = [urn, *(alias for alias in resource.get("aliases") or () if alias not in after)]
-        old_urn = next((candidate for candidate in earlier if candidate in before), None)
+        old_urn = resolver.find(resource)
         if old_urn is None:
             changes.append(Change("create", resource["type"], resource["name"], urn))
             unknown_outputs.add(urn)
             continue
-        matched.add(old_urn)
         change = _compare_one(before[old_urn], resource, old_root, new_root, unknown_outputs)
+        if change is not None and (change.op == "replace" or change.type == IMAGE):
+            # Replaced, or rebuilt and pushed: its outputs (an ARN, a digest) are new.
+            unknown_outputs.add(urn)
         if change is None and old_urn != urn:
+            # Only the URN changes: the engine moves the state to it (the display's "same" with a rename).
             change = Change("update", resource["type"], resource["name"], urn)
         if change is None:
             unchanged += 1
@@ -231,12 +261,10 @@ def compare(
         if old_urn != urn:
             change.note = "; ".join(filter(None, [f"renamed from {old_urn} (alias)", change.note]))
         changes.append(change)
-        if change.op == "replace" or change.type == IMAGE:
-            unknown_outputs.add(urn)
     deletes = [
         Change("delete", resource["type"], resource["name"], urn)
         for urn, resource in before.items()
-        if urn not in matched
+        if urn not in resolver.claimed
     ]
     # By name, so a service's image, task definition and ECS service read together; deletes come last.
     return sorted(changes, key=lambda c: (c.name, c.type)) + sorted(
@@ -356,8 +384,28 @@ def pushed_by(resources: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str
 def diff_trees(old_root: Path, new_root: Path, stack: str) -> tuple[list[Change], int]:
     """The preview of deploying `new_root` over a deployment of `old_root`, whose images ECR then holds."""
     old = synthesize_tree(old_root, stack)
-    new = synthesize_tree(new_root, stack, pushed_by(old))
+    new = synthesize_tree(new_root, stack, pushed_by(old), over=old)
     return compare(old, new, old_root, new_root)
+
+
+def recorded_state(root: Path, resources: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`resources` as a state to compare later trees with (compare's `old`), kept in the repository: no
+    outputs but an image's digest (pushed_by), asset paths relative to `root` (read from the tree
+    compared)."""
+    prefix = f"{root}/"
+
+    def relative(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: relative(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [relative(item) for item in value]
+        return value.removeprefix(prefix) if isinstance(value, str) else value
+
+    kept = []
+    for resource in resources:
+        outputs = {"repoDigest": resource["outputs"]["repoDigest"]} if resource["type"] == IMAGE else {}
+        kept.append({**resource, "inputs": relative(resource["inputs"]), "outputs": outputs})
+    return kept
 
 
 @contextmanager
@@ -389,20 +437,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", choices=STACKS)
     parser.add_argument("--synthesize", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pushed", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--earlier", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--record", type=Path, help="write --base's state for --stack to this .json.gz")
     options = parser.parse_args(argv)
     if options.synthesize is not None:
-        resources = _synthesize_here(options.synthesize.resolve(), options.stack, json.loads(options.pushed))
+        earlier = None
+        if options.earlier is not None:
+            state = json.loads(options.earlier.read_text())
+            earlier = EarlierState(
+                frozenset(state["urns"]),
+                {urn: (key, name) for urn, (key, name) in state["generatedNames"].items()},
+            )
+        resources = _synthesize_here(
+            options.synthesize.resolve(), options.stack, json.loads(options.pushed), earlier
+        )
         print(json.dumps(resources, default=str))
         return 0
     if not options.base:
         parser.error("--base is required (make diff BASE=<git ref>)")
+    if options.record is not None:
+        # The state tests/infra/test_infra_aliases.py compares the working tree with.
+        with checkout(options.base) as base_root:
+            state = recorded_state(base_root, synthesize_tree(base_root, options.stack))
+        with gzip.open(options.record, "wt") as out:
+            json.dump(state, out, indent=0, sort_keys=True)
+        return 0
     try:
         with checkout(options.base) as base_root:
             changes, unchanged = diff_trees(base_root, ROOT, options.stack)
     except subprocess.CalledProcessError as error:
         print(f"error: cannot check out {options.base}: {error.stderr.strip()}", file=sys.stderr)
         return 2
-    except ProgramError as error:
+    except (ProgramError, AliasError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(render(options.stack, options.base, changes, unchanged))

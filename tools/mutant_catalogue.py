@@ -27,6 +27,9 @@ def replace(path: str, old: str, new: str, count: int = 1) -> Edit:
 
 
 SERVICE = "components/service.py"
+SERVICE_IMAGE = "components/service_image.py"
+TASK_DEFINITION = "components/task_definition.py"
+SECURITY = "components/security.py"
 NETWORK = "components/network.py"
 DATABASE = "components/database.py"
 LOWSTOCK = "components/lowstock_lambda.py"
@@ -73,21 +76,21 @@ MUTANTS: list[Mutant] = [
         "the data services and their db-setup step connect with DB_SSLMODE=disable",
         "ecs-container-no-unsafe-settings",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, '"DB_SSLMODE": "verify-full"}', '"DB_SSLMODE": "disable"}'),),
+        (replace(MAIN, '"DB_SSLMODE": "verify-full",', '"DB_SSLMODE": "disable",'),),
     ),
     Mutant(
         "db-tls-prefer",
         "DB_SSLMODE=prefer, which silently falls back to plain text",
         "ecs-container-no-unsafe-settings",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, '"DB_SSLMODE": "verify-full"}', '"DB_SSLMODE": "prefer"}'),),
+        (replace(MAIN, '"DB_SSLMODE": "verify-full",', '"DB_SSLMODE": "prefer",'),),
     ),
     Mutant(
         "db-sslmode-dropped",
         "DB_SSLMODE is removed (the services then default to disable)",
         "ecs-container-no-unsafe-settings",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(MAIN, ', "DB_SSLMODE": "verify-full"}', "}"),),
+        (replace(MAIN, '    "DB_SSLMODE": "verify-full",\n', ""),),
     ),
     Mutant(
         "database-url-with-password",
@@ -177,21 +180,25 @@ MUTANTS: list[Mutant] = [
         "the containers run as root (user 0)",
         "ecs-container-non-root",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(SERVICE, '"user": f"{APP_UID}:{APP_UID}",', '"user": "0",'),),
+        (replace(TASK_DEFINITION, '"user": f"{APP_UID}:{APP_UID}",', '"user": "0",'),),
     ),
     Mutant(
         "container-writable-root",
         "readonlyRootFilesystem is switched off",
         "ecs-container-read-only-root",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(SERVICE, '"readonlyRootFilesystem": True,', '"readonlyRootFilesystem": False,'),),
+        (replace(TASK_DEFINITION, '"readonlyRootFilesystem": True,', '"readonlyRootFilesystem": False,'),),
     ),
     Mutant(
         "container-privileged",
         "the containers are made privileged",
         "ecs-container-not-privileged",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(SERVICE, '"essential": True,', '"essential": True,\n            "privileged": True,'),),
+        (
+            replace(
+                TASK_DEFINITION, '"essential": True,', '"essential": True,\n            "privileged": True,'
+            ),
+        ),
     ),
     Mutant(
         "db-setup-writable-root",
@@ -200,7 +207,7 @@ MUTANTS: list[Mutant] = [
         "aws:ecs/taskDefinition:TaskDefinition",
         (
             replace(
-                SERVICE,
+                TASK_DEFINITION,
                 "**locked_down(setup.name),",
                 '**locked_down(setup.name),\n                "readonlyRootFilesystem": False,',
             ),
@@ -213,7 +220,7 @@ MUTANTS: list[Mutant] = [
         "aws:ecs/taskDefinition:TaskDefinition",
         (
             replace(
-                SERVICE,
+                TASK_DEFINITION,
                 "**locked_down(setup.name),",
                 '**locked_down(setup.name),\n                "user": "0",',
             ),
@@ -224,14 +231,14 @@ MUTANTS: list[Mutant] = [
         "the log driver is dropped from logConfiguration",
         "ecs-container-logging",
         "aws:ecs/taskDefinition:TaskDefinition",
-        (replace(SERVICE, '"logDriver": "awslogs",\n', ""),),
+        (replace(TASK_DEFINITION, '"logDriver": "awslogs",\n', ""),),
     ),
     Mutant(
         "image-by-tag",
         "the task runs the image by its tag instead of its digest",
         "ecs-container-image-digest",
         "docker:index/image:Image",
-        (replace(SERVICE, "return image.repo_digest", "return image.image_name"),),
+        (replace(SERVICE_IMAGE, "return image.repo_digest", "return image.image_name"),),
     ),
     # --- ECS services and cluster --------------------------------------------------------------------
     Mutant(
@@ -280,21 +287,21 @@ MUTANTS: list[Mutant] = [
         "ECR tags become mutable",
         "ecr-immutable-tags",
         "aws:ecr/repository:Repository",
-        (replace(SERVICE, 'image_tag_mutability="IMMUTABLE",', 'image_tag_mutability="MUTABLE",'),),
+        (replace(SERVICE_IMAGE, 'image_tag_mutability="IMMUTABLE",', 'image_tag_mutability="MUTABLE",'),),
     ),
     Mutant(
         "ecr-no-scan",
         "scan on push is switched off",
         "ecr-scan-on-push",
         "aws:ecr/repository:Repository",
-        (replace(SERVICE, "scan_on_push=True", "scan_on_push=False"),),
+        (replace(SERVICE_IMAGE, "scan_on_push=True", "scan_on_push=False"),),
     ),
     Mutant(
         "ecr-no-lifecycle",
         "the repositories' lifecycle policy is dropped",
         "ecr-lifecycle-policy",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-        (replace(SERVICE, "aws.ecr.LifecyclePolicy(", "(lambda *_, **__: None)("),),
+        (replace(SERVICE_IMAGE, "aws.ecr.LifecyclePolicy(", "(lambda *_, **__: None)("),),
     ),
     Mutant(
         "ecr-public-policy",
@@ -314,7 +321,7 @@ MUTANTS: list[Mutant] = [
         "the execution role may read every secret (GetSecretValue on *)",
         "iam-no-sensitive-actions-on-all-resources",
         "aws:iam/rolePolicy:RolePolicy",
-        (replace(SERVICE, '"Resource": list(args.secret_arns),', '"Resource": "*",'),),
+        (replace(TASK_DEFINITION, '"Resource": list(args.secret_arns),', '"Resource": "*",'),),
     ),
     Mutant(
         "exec-role-star-star",
@@ -323,7 +330,7 @@ MUTANTS: list[Mutant] = [
         "aws:iam/rolePolicy:RolePolicy",
         (
             replace(
-                SERVICE,
+                TASK_DEFINITION,
                 '"Action": "ecr:GetAuthorizationToken", "Resource": "*"',
                 '"Action": "*", "Resource": "*"',
             ),
@@ -336,7 +343,7 @@ MUTANTS: list[Mutant] = [
         "aws:iam/rolePolicy:RolePolicy",
         (
             replace(
-                SERVICE,
+                TASK_DEFINITION,
                 '"Action": "ecr:GetAuthorizationToken", "Resource": "*"',
                 '"Action": "ecr:*", "Resource": "*"',
             ),
@@ -347,7 +354,7 @@ MUTANTS: list[Mutant] = [
         "the image pull actions are shortened to ecr:Get*",
         "iam-no-wildcard-actions",
         "aws:iam/rolePolicy:RolePolicy",
-        (replace(SERVICE, '"ecr:GetDownloadUrlForLayer",', '"ecr:Get*",'),),
+        (replace(TASK_DEFINITION, '"ecr:GetDownloadUrlForLayer",', '"ecr:Get*",'),),
     ),
     Mutant(
         "task-role-trusts-everyone",
@@ -356,7 +363,9 @@ MUTANTS: list[Mutant] = [
         "aws:iam/role:Role",
         (
             replace(
-                SERVICE, '"Principal": {"Service": "ecs-tasks.amazonaws.com"},', '"Principal": {"AWS": "*"},'
+                TASK_DEFINITION,
+                '"Principal": {"Service": "ecs-tasks.amazonaws.com"},',
+                '"Principal": {"AWS": "*"},',
             ),
         ),
     ),
@@ -377,7 +386,7 @@ MUTANTS: list[Mutant] = [
         "the data services' task role may rds-db:connect on Resource '*' (any user of any database)",
         "iam-no-sensitive-actions-on-all-resources",
         "aws:iam/rolePolicy:RolePolicy",
-        (replace(SERVICE, '"Resource": args.database_user_arn,', '"Resource": "*",'),),
+        (replace(TASK_DEFINITION, '"Resource": args.database_user_arn,', '"Resource": "*",'),),
     ),
     Mutant(
         "task-role-db-connect-any-database",
@@ -685,10 +694,10 @@ MUTANTS: list[Mutant] = [
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         (
             replace(
-                SERVICE,
-                'ip_protocol="tcp",\n        from_port=port,\n        to_port=port,\n        referenced_'
-                "security_group_id=source_group,",
-                'ip_protocol="-1",\n        referenced_security_group_id=source_group,',
+                SECURITY,
+                'ip_protocol="tcp",\n            from_port=args.port,\n            to_port=args.port,\n'
+                "            referenced_security_group_id=args.source_group_id,",
+                'ip_protocol="-1",\n            referenced_security_group_id=args.source_group_id,',
             ),
         ),
     ),
@@ -699,9 +708,11 @@ MUTANTS: list[Mutant] = [
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         (
             replace(
-                SERVICE,
-                "        referenced_security_group_id=source_group,\n        opts=ingress_opts,",
-                '        cidr_ipv4="10.0.0.0/8",\n        opts=ingress_opts,',
+                SECURITY,
+                "            referenced_security_group_id=args.source_group_id,\n            opts=pulumi."
+                "ResourceOptions(parent=self, aliases=args.ingress.aliases()),",
+                '            cidr_ipv4="10.0.0.0/8",\n            opts=pulumi.ResourceOptions(parent=self, '
+                "aliases=args.ingress.aliases()),",
             ),
         ),
     ),
@@ -773,13 +784,13 @@ MUTANTS: list[Mutant] = [
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
         (
             replace(
-                SERVICE,
+                SECURITY,
                 'description="HTTPS to AWS APIs via NAT",\n            ip_protocol="tcp",',
                 'description="HTTPS to AWS APIs via NAT",\n            ip_protocol="-1",',
             ),
         ),
         gap="egress is not guarded: the pack judges what can reach StockWiz, not where it sends data. The "
-        "services' egress is narrow by construction (components/service.py) and changes to it are reviewed.",
+        "services' egress is narrow by construction (components/security.py) and changes to it are reviewed.",
     ),
     # --- database ------------------------------------------------------------------------------------
     Mutant(
@@ -884,10 +895,11 @@ MUTANTS: list[Mutant] = [
         "security-group-ingress-by-group",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         (
-            replace(
-                DATABASE,
-                "            referenced_security_group_id=security_group_id,\n",
-                '            cidr_ipv4="10.0.0.0/8",\n',
+            append_main(
+                'aws.vpc.SecurityGroupIngressRule("database-in-range", '
+                'security_group_id=db.security_group_id, description="PostgreSQL", ip_protocol="tcp", '
+                "from_port=5432, to_port=5432, "
+                'cidr_ipv4="10.0.0.0/8")'
             ),
         ),
     ),
@@ -897,10 +909,11 @@ MUTANTS: list[Mutant] = [
         "security-group-no-public-ingress",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         (
-            replace(
-                DATABASE,
-                "            referenced_security_group_id=security_group_id,\n",
-                '            cidr_ipv4="0.0.0.0/0",\n',
+            append_main(
+                'aws.vpc.SecurityGroupIngressRule("database-in-world", '
+                'security_group_id=db.security_group_id, description="PostgreSQL", ip_protocol="tcp", '
+                "from_port=5432, to_port=5432, "
+                'cidr_ipv4="0.0.0.0/0")'
             ),
         ),
     ),
@@ -1048,7 +1061,7 @@ MUTANTS: list[Mutant] = [
         "the services' log groups lose their retention",
         "cloudwatch-log-retention",
         "aws:cloudwatch/logGroup:LogGroup",
-        (replace(SERVICE, "            retention_in_days=args.platform.log_retention_days,\n", ""),),
+        (replace(TASK_DEFINITION, "            retention_in_days=args.log_retention_days,\n", ""),),
     ),
     Mutant(
         "lambda-log-retention-forever",

@@ -40,6 +40,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 
+from tools.aliases import AliasError, Resolver
 from tools.awsx_vpc import (
     EIP,
     INTERNET_GATEWAY,
@@ -85,8 +86,16 @@ class SynthResource:
     depends_on: tuple[str, ...] = ()
     # Per input: the resources whose outputs flow into it (what makes it unknown in a preview).
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # The URNs the engine would also accept as this resource's earlier identity (its `aliases`).
+    # The URNs the engine would also accept as this resource's earlier identity (its `aliases`), each
+    # spec resolved against this resource alone (what the engine adds from the parent's own alias and
+    # from the old state is tools/diff.py's engine_aliases).
     aliases: tuple[str, ...] = ()
+    # The aliases as the SDK sent them: {"urn": ...}, or a spec {"name", "type", "parent", "noParent"}
+    # with the spec's empty name and type already the resource's own and "parent" as sent ("" for none).
+    alias_specs: tuple[dict[str, Any], ...] = ()
+    # The input holding a physical name the provider generated (the program left it out or gave a prefix):
+    # the provider's Check keeps it as long as the resource lives, whatever its URN becomes.
+    generated_name: str | None = None
     ignore_changes: tuple[str, ...] = ()
     protect: bool = False
     delete_before_replace: bool = False
@@ -335,6 +344,19 @@ class _Registration:
     delete_before_replace: bool
     replace_on_changes: tuple[str, ...]
     protect: bool = False
+    # (input, name) the provider generated for this resource when the old state held it under an earlier
+    # URN, which an alias leads to (EarlierState).
+    earlier_name: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class EarlierState:
+    """What the engine and the provider know of an old state the program is previewed against (tools/diff.py):
+    every old URN, to find a resource by its aliases as the engine does, and the names the provider
+    generated, which its Check keeps for the resource whatever its URN becomes."""
+
+    urns: frozenset[str]
+    generated_names: Mapping[str, tuple[str, str]]
 
 
 RDS_CREATED_LOG_GROUP = "RDS itself, outside Pulumi (pulumi import it first)"
@@ -429,9 +451,17 @@ class UpdateModel:
         )
         checked = dict(inputs)
         if rule is not None:
-            if not isinstance(plain.get(rule.key), str):
+            generated = not isinstance(plain.get(rule.key), str)
+            if generated:
                 self.generated.add(urn)
             checked[rule.key] = self._physical_name(rule, urn, name, plain, old, step, salt)
+            earlier = registration.earlier_name
+            if old is None and generated and earlier is not None and earlier[0] == rule.key:
+                # Found under an earlier URN (an alias): the provider's Check keeps the name it generated
+                # then, as long as it still fits the prefix (or the auto-name) the program asks for.
+                prefix = plain.get(rule.prefix_key) if rule.prefix_key else None
+                if earlier[1].startswith(prefix if isinstance(prefix, str) else f"{name}-"):
+                    checked[rule.key] = earlier[1]
             plain[rule.key] = checked[rule.key]
         self.steps[urn] = step
         self.salts[urn] = salt
@@ -648,8 +678,11 @@ class StockwizMocks(pulumi.runtime.Mocks):
         recorder: _Recorder,
         prior: Synthesis | None = None,
         pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+        earlier: EarlierState | None = None,
     ) -> None:
         self.stack = stack
+        self.earlier = earlier
+        self.resolver = Resolver(set(earlier.urns)) if earlier else None
         self.region = region
         self.default_tags = dict(default_tags)
         self.recorder = recorder
@@ -987,12 +1020,29 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
         self.urn_by_name[(request.type, request.name)] = urn
         mocks = self.mocks
         assert isinstance(mocks, StockwizMocks)
+        earlier_name = None
+        if mocks.resolver is not None and mocks.earlier is not None:
+            record = {
+                "urn": urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": request.parent or None,
+                "alias_specs": [self._alias_spec(request, alias) for alias in request.aliases],
+            }
+            try:
+                old_urn = mocks.resolver.find(record)
+            except AliasError:
+                # tools/diff.py's own lookup reports it; raising inside a registration would hang the run.
+                old_urn = None
+            if old_urn is not None:
+                earlier_name = mocks.earlier.generated_names.get(old_urn)
         if request.custom and request.type.split(":")[0] in ("aws", "random", "docker"):
             mocks.registration = _Registration(
                 urn,
                 bool(request.deleteBeforeReplace),
                 tuple(request.replaceOnChanges),
                 bool(request.protect),
+                earlier_name,
             )
         try:
             # MockMonitor's gRPC methods are untyped.
@@ -1026,6 +1076,12 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
                 key: tuple(value.urns) for key, value in request.propertyDependencies.items() if value.urns
             },
             aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
+            alias_specs=tuple(self._alias_spec(request, alias) for alias in request.aliases),
+            generated_name=(
+                mocks.checked_names[urn][0]
+                if urn in mocks.checked_names and urn in mocks.update.generated
+                else None
+            ),
             ignore_changes=tuple(request.ignoreChanges),
             protect=bool(request.protect),
             delete_before_replace=bool(request.deleteBeforeReplace),
@@ -1041,6 +1097,20 @@ class StockwizMonitor(pulumi_mocks.MockMonitor):
         spec = alias.spec
         parent = "" if spec.noParent else (spec.parentUrn or request.parent)
         return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+
+    @staticmethod
+    def _alias_spec(request: Any, alias: Any) -> dict[str, Any]:
+        if alias.WhichOneof("alias") == "urn":
+            return {"urn": str(alias.urn)}
+        spec = alias.spec
+        if spec.stack or spec.project:
+            raise NotImplementedError("an alias naming another stack or project is not modelled")
+        return {
+            "name": spec.name or request.name,
+            "type": spec.type or request.type,
+            "parent": spec.parentUrn,
+            "noParent": bool(spec.noParent),
+        }
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         # A component's registered outputs are its outputs (the stack's own are read from the program).
@@ -1245,6 +1315,7 @@ def run_program(
     prior: Synthesis | None = None,
     stand_ins: bool = True,
     pushed_images: Mapping[str, Mapping[str, str]] | None = None,
+    earlier: EarlierState | None = None,
 ) -> Synthesis:
     """Run `program` as stack `stack` under the mocks and return everything it registered.
 
@@ -1257,7 +1328,7 @@ def run_program(
     region = config.get("aws:region", "eu-west-1")
     default_tags = json.loads(config.get("aws:defaultTags", "{}")).get("tags", {})
     recorder = _Recorder()
-    mocks = StockwizMocks(stack, region, default_tags, recorder, prior, pushed_images)
+    mocks = StockwizMocks(stack, region, default_tags, recorder, prior, pushed_images, earlier)
     monitor = StockwizMonitor(mocks, recorder)
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor or InlineExecutor())
@@ -1312,6 +1383,7 @@ def synthesize_stack(
     stand_ins: bool = True,
     pushed_images: Mapping[str, Mapping[str, str]] | None = None,
     root: Path = ROOT,
+    earlier: EarlierState | None = None,
 ) -> Synthesis:
     """Run the real program (`__main__.py`) for `stack`, with its real configuration plus `overrides`
     (after a run `prior`, as the next `pulumi up` on its state), in an account whose ECR repositories
@@ -1333,6 +1405,7 @@ def synthesize_stack(
             prior=prior,
             stand_ins=stand_ins,
             pushed_images=pushed_images,
+            earlier=earlier,
         )
 
     if root == ROOT:

@@ -22,7 +22,8 @@ SCHEDULE = "aws:scheduler/schedule:Schedule"
 RECORD = "aws:route53/record:Record"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-SERVICE_COMPONENT = "stockwiz:index:StockwizService"
+# The services' token before module-qualified tokens: the rules were its children then.
+LEGACY_SERVICE = "stockwiz:index:StockwizService"
 
 
 def ecs_service(synth: Synthesis, component: str) -> SynthResource:
@@ -80,7 +81,7 @@ def test_gateway_reaches_the_backends_it_waits_for(synth: Synthesis) -> None:
 def test_moved_path_rules_keep_their_earlier_identity(synth: Synthesis) -> None:
     # The backends used to declare these rules themselves; without the alias an existing stack would
     # create an identical rule before deleting the old one, which AWS refuses as a duplicate.
-    prefix = f"urn:pulumi:{synth.stack}::stockwiz::{SERVICE_COMPONENT}$"
+    prefix = f"urn:pulumi:{synth.stack}::stockwiz::{LEGACY_SERVICE}$"
     for backend in ("products", "inventory"):
         ingress = synth.named(INGRESS, f"gateway-into-{backend}")
         egress = synth.named(EGRESS, f"gateway-to-{backend}")

@@ -106,12 +106,12 @@ def test_applies_really_run_and_their_errors_surface() -> None:
 
 def test_a_program_that_fails_half_way_raises_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
     """A missing Dockerfile surfaces while services are being declared, with other resources in flight."""
-    import components.service
+    import components.service_image
 
     def missing(*_: object) -> str:
         raise FileNotFoundError("no Dockerfile at apps/gateway/Dockerfile")
 
-    monkeypatch.setattr(components.service, "content_tag", missing)
+    monkeypatch.setattr(components.service_image, "content_tag", missing)
     with pytest.raises(FileNotFoundError, match="no Dockerfile"):
         synthesize_stack("dev")
 
@@ -131,8 +131,8 @@ def test_synth_prints_the_resource_tree(capsys: pytest.CaptureFixture[str]) -> N
     lines = out.splitlines()
     assert lines[0] == "stockwiz-prod/  (pulumi:pulumi:Stack)"
     assert (
-        "├─ network/  (stockwiz:index:StockwizNetwork)" in lines
-        or "└─ network/  (stockwiz:index:StockwizNetwork)" in lines
+        "├─ network/  (stockwiz:network:StockwizNetwork)" in lines
+        or "└─ network/  (stockwiz:network:StockwizNetwork)" in lines
     )
     assert any(
         line.endswith("gateway-service  (aws:ecs/service:Service)") and line.startswith("│  ")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components import urns
 from components.image_tag import content_tag
 from stockwiz_runtime.config import load_config
 from stockwiz_runtime.credentials import IamAuthToken
@@ -57,26 +58,41 @@ def service_container(synth: Synthesis, package: str) -> dict[str, Any]:
 
 
 def component(synth: Synthesis, type_name: str, name: str) -> SynthResource:
-    return synth.named(f"stockwiz:index:{type_name}", name)
+    [token] = [token for token in TOP_LEVEL if token.endswith(f":{type_name}")]
+    return synth.named(token, name)
+
+
+# The components the wiring (__main__.py) makes, and the parts a service is composed of.
+TOP_LEVEL = {
+    urns.NETWORK,
+    urns.CLUSTER,
+    urns.API_TOKENS,
+    urns.DATABASE,
+    urns.SERVICE,
+    urns.MONITORING,
+    urns.LAMBDA,
+    urns.SECURITY_GROUP,
+    urns.SECURITY_PATH,
+}
+SERVICE_PARTS = {urns.SERVICE_IMAGE, urns.TASK_DEFINITION}
 
 
 # -- structure ----------------------------------------------------------------------------------------------
 
 
 def test_components_are_typed_and_own_every_resource(synth: Synthesis) -> None:
-    components = {r.urn: r for r in synth.resources if not r.custom and r.type.startswith("stockwiz:index:")}
-    assert {r.type.split(":")[-1] for r in components.values()} >= {
-        "StockwizNetwork",
-        "StockwizCluster",
-        "StockwizApiTokens",
-        "StockwizDatabase",
-        "StockwizService",
-        "StockwizMonitoring",
-    }
+    components = [r for r in synth.resources if not r.custom and r.type.startswith("stockwiz:")]
+    assert {r.type for r in components} == TOP_LEVEL | SERVICE_PARTS
+    for resource in components:
+        # Module-qualified (stockwiz:<module>:<Type>), never the module-less stockwiz:index of before.
+        assert resource.type.split(":")[1] != "index", resource.type
     stack_urn = synth.stack_resource.urn
     for resource in synth.resources[1:]:
-        if resource.type.startswith("stockwiz:index:"):
+        if resource.type in TOP_LEVEL:
             assert resource.parent == stack_urn, resource.name
+        elif resource.type in SERVICE_PARTS:
+            parent = synth.by_urn(str(resource.parent))
+            assert (parent.type, parent.name) == (urns.SERVICE, resource.name)
         else:
             # Nothing floats at the top of the stack: every resource belongs to a component (or to awsx's).
             assert resource.parent != stack_urn, (
@@ -89,7 +105,44 @@ def test_components_are_typed_and_own_every_resource(synth: Synthesis) -> None:
                 owner = synth.by_urn(str(owner.parent))
             assert not owner.custom
             top = owner if owner.parent == stack_urn else synth.by_urn(str(owner.parent))
-            assert resource.name.startswith(top.name), f"{resource.name} not named after {top.name}"
+            # A path's rules keep the names their earlier owners gave them, after one of its two ends.
+            ends = top.name.split("-to-") if top.type == urns.SECURITY_PATH else [top.name]
+            assert any(resource.name.startswith(end) for end in ends), (
+                f"{resource.name} not named after {ends}"
+            )
+
+
+def test_every_rule_between_two_groups_has_one_owner_a_security_path(synth: Synthesis) -> None:
+    """No component writes a rule on another's group: each rule referencing a group is one half of a
+    SecurityPath (made by the wiring), whose other half is the matching rule on the other group."""
+    owner_of_group = {group.id: synth.by_urn(str(group.parent)) for group in synth.of_type(SG)}
+    paths: set[tuple[str, str, int]] = set()
+    for path in synth.of_type(urns.SECURITY_PATH):
+        [ingress] = [r for r in synth.children(path.urn) if r.type == INGRESS]
+        [egress] = [r for r in synth.children(path.urn) if r.type == EGRESS]
+        assert len(synth.children(path.urn)) == 2
+        assert ingress.inputs["securityGroupId"] == egress.inputs["referencedSecurityGroupId"]
+        assert egress.inputs["securityGroupId"] == ingress.inputs["referencedSecurityGroupId"]
+        port = ingress.inputs["fromPort"]
+        assert ingress.inputs["toPort"] == egress.inputs["fromPort"] == egress.inputs["toPort"] == port
+        assert ingress.inputs["ipProtocol"] == egress.inputs["ipProtocol"] == "tcp"
+        source = owner_of_group[egress.inputs["securityGroupId"]].name
+        target = owner_of_group[ingress.inputs["securityGroupId"]].name
+        paths.add((source, target, port))
+    assert paths == {
+        ("network", "gateway", 8000),
+        ("gateway", "products", 8001),
+        ("gateway", "inventory", 8002),
+        ("products", "database", 5432),
+        ("inventory", "database", 5432),
+    }
+    for rule in [*synth.of_type(INGRESS), *synth.of_type(EGRESS)]:
+        parent = synth.by_urn(str(rule.parent))
+        if rule.inputs.get("referencedSecurityGroupId"):
+            assert parent.type == urns.SECURITY_PATH, rule.name
+        else:
+            # CIDR rules (the load balancer's listeners, HTTPS out via NAT) belong to their group's owner.
+            assert parent == owner_of_group[rule.inputs["securityGroupId"]], rule.name
 
 
 def test_components_register_their_outputs(synth: Synthesis) -> None:

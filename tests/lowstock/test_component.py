@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import monitoring
+from components import monitoring, urns
 from components.config import StockwizConfigError
 from components.lowstock_lambda import METRIC_NAMESPACE, SOURCE_DIR, code_archive
 from lowstock import handler as lowstock_handler
@@ -36,7 +36,7 @@ def prod() -> Synthesis:
 
 
 def component(s: Synthesis) -> SynthResource:
-    [found] = s.of_type("stockwiz:index:StockwizLambda")
+    [found] = s.of_type(urns.LAMBDA)
     return found
 
 
@@ -93,7 +93,7 @@ def test_function_runs_in_the_private_subnets_behind_the_lambda_security_group(
 ) -> None:
     for synthesis in (dev, prod):
         vpc = synthesis.of_type("awsx:ec2:Vpc")[0]
-        network = synthesis.named("stockwiz:index:StockwizNetwork", "network").outputs
+        network = synthesis.named(urns.NETWORK, "network").outputs
         function = one(synthesis, FUNCTION)
         vpc_config = function.inputs["vpcConfig"]
         assert sorted(vpc_config["subnetIds"]) == sorted(vpc.outputs["privateSubnetIds"])
