@@ -187,6 +187,9 @@ def served_pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     finally:
         process.kill()
         process.wait(timeout=10)
+        for pipe in (process.stdout, process.stderr):  # left open, they are a ResourceWarning when collected
+            if pipe is not None:
+                pipe.close()
 
 
 def test_the_served_pack_declares_every_policy(served_pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
