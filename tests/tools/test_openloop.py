@@ -55,6 +55,7 @@ def recorder() -> Iterator[tuple[int, Counter[str], list[object]]]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+        loop.close()  # an unclosed loop (and its self-pipe) is a ResourceWarning when collected
 
 
 def test_a_weighted_mix_sends_each_kind_with_its_method_and_body(
