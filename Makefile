@@ -62,7 +62,7 @@ test: lint pytest ## lint, then the whole test suite
 # STOCKWIZ_TEST_NO_POSTGRES and _NO_PROCESSES make a test that reaches PostgreSQL or starts a service
 # without its `postgres` or `slow` mark fail, so the marks keep selecting what they say.
 CHECK_MARKS := not postgres and not docker and not browser and not slow
-check: lint ## lint, then the tests that need no PostgreSQL, Docker, browser or processes (under a minute)
+check: lint ## lint, then the tests that need no PostgreSQL, Docker, browser or processes (about 1.5 minutes)
 	STOCKWIZ_TEST_NO_POSTGRES=1 STOCKWIZ_TEST_NO_PROCESSES=1 $(BIN)/pytest -q -p no:cacheprovider \
 		-m "$(CHECK_MARKS)" $(ARGS)
 
