@@ -21,37 +21,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from inventory.tables import inventory as stock
+from inventory.tables import products
 from stockwiz_runtime.db import Database, ReadQuery, Row
 from stockwiz_runtime.jsonio import dumps
 from stockwiz_runtime.problems import ProblemError, not_found
-
-_metadata = sa.MetaData()
-# The product service's table as far as its API shows a product (the migrations own its definition).
-products = sa.Table(
-    "products",
-    _metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("name", sa.String(255), nullable=False),
-    sa.Column("description", sa.Text),
-    sa.Column("price", sa.Numeric(10, 2), nullable=False),
-    sa.Column("cost_price", sa.Numeric(10, 2)),
-    sa.Column("category", sa.String(100)),
-    sa.Column("sku", sa.String(64)),
-    sa.Column("archived", sa.Boolean, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-stock = sa.Table(
-    "inventory",
-    _metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("product_id", sa.BigInteger, nullable=False),
-    sa.Column("warehouse", sa.String(100), nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("reorder_point", sa.Integer, nullable=False),
-    sa.Column("reorder_quantity", sa.Integer, nullable=False),
-)
 
 # The product service's fields, in its order (products.catalogue._COLUMNS).
 PRODUCT_FIELDS = (

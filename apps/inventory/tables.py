@@ -34,17 +34,24 @@ idempotency_keys = sa.Table(
 )
 
 # Products are the product service's table; stock only reads from it: ids and SKUs (demo seed), names
-# and SKUs for the low-stock listing, which an alert must name without a call per product, and the archive
-# flag, since an archived product takes no new stock.
+# and SKUs for the low-stock listing, which an alert must name without a call per product, the archive
+# flag, since an archived product takes no new stock, and the whole product as the API shows it for the
+# gateway's composed read (inventory.product_view).
 products = sa.Table(
     "products",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("name", sa.String(255), nullable=False),
-    sa.Column("sku", sa.String(64)),
-    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("price", sa.Numeric(10, 2), nullable=False),
     # For the stock value (inventory.valuation); null: not known.
     sa.Column("cost_price", sa.Numeric(10, 2)),
+    sa.Column("category", sa.String(100)),
+    sa.Column("sku", sa.String(64)),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # Managed warehouses (0006). Stock records and movements name theirs; `name_key` is the casefolded name,
