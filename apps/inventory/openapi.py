@@ -260,6 +260,29 @@ RECORD_EXAMPLE: dict[str, Any] = {
     "last_updated": "2026-03-02T14:05:00+00:00",
     "version": 3,
 }
+
+# One product's stock as the summary and the product view show it.
+_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "quantity": 35,
+    "warehouse": "Warehouse B",
+    "warehouses": [
+        {
+            "id": 4,
+            "warehouse": "Warehouse B",
+            "quantity": 25,
+            "reorder_point": 30,
+            "reorder_quantity": 50,
+        },
+        {
+            "id": 9,
+            "warehouse": "Warehouse A",
+            "quantity": 10,
+            "reorder_point": 30,
+            "reorder_quantity": 50,
+        },
+    ],
+}
+
 EXAMPLES: dict[str, Any] = {
     "InventoryRecord": RECORD_EXAMPLE,
     "ListedStockRecord": {**RECORD_EXAMPLE, "product_name": "Monitor 4K", "sku": "MON-4K"},
@@ -296,54 +319,15 @@ EXAMPLES: dict[str, Any] = {
         "name": "Monitor 4K",
         "description": "27-inch 4K monitor",
         "price": 499.99,
+        "cost_price": 318.0,
         "category": "Electronics",
         "sku": "MON-4K",
         "archived": False,
         "created_at": "2026-03-01T09:30:00+00:00",
         "updated_at": "2026-03-02T14:05:00+00:00",
-        "inventory": {
-            "quantity": 35,
-            "warehouse": "Warehouse B",
-            "warehouses": [
-                {
-                    "id": 4,
-                    "warehouse": "Warehouse B",
-                    "quantity": 25,
-                    "reorder_point": 30,
-                    "reorder_quantity": 50,
-                },
-                {
-                    "id": 9,
-                    "warehouse": "Warehouse A",
-                    "quantity": 10,
-                    "reorder_point": 30,
-                    "reorder_quantity": 50,
-                },
-            ],
-        },
+        "inventory": _SUMMARY_EXAMPLE,
     },
-    "StockSummary": {
-        "4": {
-            "quantity": 35,
-            "warehouse": "Warehouse B",
-            "warehouses": [
-                {
-                    "id": 4,
-                    "warehouse": "Warehouse B",
-                    "quantity": 25,
-                    "reorder_point": 30,
-                    "reorder_quantity": 50,
-                },
-                {
-                    "id": 9,
-                    "warehouse": "Warehouse A",
-                    "quantity": 10,
-                    "reorder_point": 30,
-                    "reorder_quantity": 50,
-                },
-            ],
-        }
-    },
+    "StockSummary": {"4": _SUMMARY_EXAMPLE},
     "TransferResult": {
         "product_id": 4,
         "quantity": 10,
